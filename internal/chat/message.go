@@ -1,0 +1,74 @@
+// Package chat is the platform-neutral vocabulary shared by the tutor and the
+// platform adapters: what a message to send looks like, before any adapter
+// renders it for Telegram, Discord or the terminal.
+package chat
+
+// Message is one outgoing message. The tutor fills it with plain,
+// unescaped text; each adapter escapes and lays it out for its platform.
+type Message struct {
+	// Title is the message's heading, shown in bold (the embed title on
+	// Discord). It may be empty.
+	Title string
+	// URL, when set, is where the message comes from (a lesson's source
+	// article): Discord links the title to it, Telegram and the terminal
+	// show it on a last line after URLLabel.
+	URL string
+	// URLLabel is the visible text of the URL's line, such as "Source".
+	URLLabel string
+	// Meta is one short line about the message, such as a lesson's level:
+	// Telegram shows it under the title, Discord in the embed footer.
+	Meta string
+	// Blocks are the body of the message, in order.
+	Blocks []Block
+	// Buttons are pressable choices shown under the message, one per row.
+	Buttons []Button
+}
+
+// BlockKind tells an adapter how to lay out a Block.
+type BlockKind int
+
+// The kinds of block a message body is made of.
+const (
+	// Text is a paragraph of plain text.
+	Text BlockKind = iota
+	// Vocabulary is a list of terms whose translations are hidden until
+	// the reader reveals them (a spoiler), headed by the block's Label.
+	Vocabulary
+)
+
+// Block is one part of a message body.
+type Block struct {
+	// Kind says which of the fields below are used.
+	Kind BlockKind
+	// Label heads a Vocabulary block.
+	Label string
+	// Text is the paragraph of a Text block.
+	Text string
+	// Terms are the entries of a Vocabulary block.
+	Terms []Term
+}
+
+// Term is one vocabulary entry: a word or phrase, its translations and an
+// optional note.
+type Term struct {
+	// Term is the word or phrase in the article's language.
+	Term string
+	// Translations are its meanings in the learner's language.
+	Translations []string
+	// Note is an optional short remark on usage.
+	Note string
+}
+
+// Button is a pressable choice. Data comes back with the press; adapters
+// carry it opaquely, and the tutor parses it strictly because a client can
+// forge it.
+type Button struct {
+	// Label is the visible text of the button.
+	Label string
+	// Data identifies the press for the tutor; at most MaxButtonData bytes.
+	Data string
+}
+
+// MaxButtonData is the longest Button.Data the platforms carry: Telegram
+// allows 64 bytes of callback data (Discord allows 100 for a custom id).
+const MaxButtonData = 64

@@ -1,0 +1,176 @@
+// Package config holds lessonbot's configuration: the YAML file's shape,
+// its default values, overrides from the environment and validation.
+//
+// The package never reads files or the environment itself. The command
+// reads the configuration file and calls [Parse] with its bytes, then
+// [Config.ApplyEnv] with [os.Getenv], then [Config.Validate]:
+//
+//	cfg, err := config.Parse(data, "config.yaml")
+//	if err != nil { ... }
+//	cfg.ApplyEnv(os.Getenv)
+//	if err := cfg.Validate(); err != nil { ... }
+//
+// Errors never contain a bot token; use [Config.Redacted] before printing
+// or logging a configuration.
+package config
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Names of the environment variables read by [Config.ApplyEnv].
+const (
+	// EnvTelegramToken is the environment variable that overrides telegram.token.
+	EnvTelegramToken = "TELEGRAM_BOT_TOKEN"
+	// EnvDiscordToken is the environment variable that overrides discord.token.
+	EnvDiscordToken = "DISCORD_BOT_TOKEN"
+)
+
+// Redaction is the text that [Config.Redacted] puts in place of a token.
+const Redaction = "REDACTED"
+
+// Config is lessonbot's whole configuration.
+type Config struct {
+	// Database is the path of the SQLite database file. The default is "lessonbot.db".
+	Database string `yaml:"database"`
+	// Lessons is the folder that holds the lessons. The default is "lessons".
+	Lessons string `yaml:"lessons"`
+	// Timezone is the IANA time zone given to new subscriptions. The default is "UTC".
+	Timezone string `yaml:"timezone"`
+	// DeliveryTime is the HH:MM time of day given to new subscriptions. The default is "08:00".
+	DeliveryTime string `yaml:"delivery_time"`
+	// Language is the default user interface language, "en" or "fr". The default is "en".
+	Language string `yaml:"language"`
+	// Quiz holds the quiz settings.
+	Quiz Quiz `yaml:"quiz"`
+	// Telegram holds the Telegram bot settings.
+	Telegram Telegram `yaml:"telegram"`
+	// Discord holds the Discord bot settings.
+	Discord Discord `yaml:"discord"`
+}
+
+// Quiz holds the quiz settings.
+type Quiz struct {
+	// Questions is the number of questions in a quiz, from 1 to 10. The default is 3.
+	Questions int `yaml:"questions"`
+}
+
+// Telegram holds the Telegram bot settings.
+type Telegram struct {
+	// Token is the bot token. It is empty by default; TELEGRAM_BOT_TOKEN overrides it.
+	Token string `yaml:"token"`
+	// APIURL is the Bot API base URL. The default is "https://api.telegram.org".
+	APIURL string `yaml:"api_url"`
+	// Admins are the numeric Telegram user ids of the administrators.
+	Admins []int64 `yaml:"admins"`
+}
+
+// Discord holds the Discord bot settings.
+type Discord struct {
+	// Token is the bot token. It is empty by default; DISCORD_BOT_TOKEN overrides it.
+	Token string `yaml:"token"`
+	// APIURL is the Discord API base URL. The default is "https://discord.com".
+	APIURL string `yaml:"api_url"`
+	// GuildID is an optional guild (server) id, a snowflake made of digits only.
+	GuildID string `yaml:"guild_id"`
+	// Admins are the Discord user ids (snowflakes, digits only) of the administrators.
+	Admins []string `yaml:"admins"`
+}
+
+// Default returns the configuration used for every key the file omits.
+// The admin lists are empty, not nil, so that a file saying "admins: []"
+// equals the defaults.
+func Default() Config {
+	return Config{
+		Database:     "lessonbot.db",
+		Lessons:      "lessons",
+		Timezone:     "UTC",
+		DeliveryTime: "08:00",
+		Language:     "en",
+		Quiz:         Quiz{Questions: 3},
+		Telegram: Telegram{
+			APIURL: "https://api.telegram.org",
+			Admins: []int64{},
+		},
+		Discord: Discord{
+			APIURL: "https://discord.com",
+			Admins: []string{},
+		},
+	}
+}
+
+// ApplyEnv overrides the tokens with TELEGRAM_BOT_TOKEN and DISCORD_BOT_TOKEN,
+// as returned by getenv (usually [os.Getenv]). Surrounding white space is
+// trimmed, and a variable that is unset, empty or blank leaves the configured
+// token alone. A nil getenv does nothing.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	if getenv == nil {
+		return
+	}
+	if v := strings.TrimSpace(getenv(EnvTelegramToken)); v != "" {
+		c.Telegram.Token = v
+	}
+	if v := strings.TrimSpace(getenv(EnvDiscordToken)); v != "" {
+		c.Discord.Token = v
+	}
+}
+
+// Location returns the loaded time zone named by Timezone. Call it after
+// [Config.Validate] has succeeded; if the zone cannot be loaded it returns
+// [time.UTC]. It loads the zone on every call, so keep the result.
+func (c Config) Location() *time.Location {
+	loc, err := loadLocation(c.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// DeliveryClock returns DeliveryTime as an hour (0 to 23) and a minute
+// (0 to 59). Call it after [Config.Validate] has succeeded; if DeliveryTime
+// is not a valid HH:MM time it returns 0, 0.
+func (c Config) DeliveryClock() (hour, minute int) {
+	h, m, ok := parseClock(c.DeliveryTime)
+	if !ok {
+		return 0, 0
+	}
+	return h, m
+}
+
+// Redacted returns a copy of c, safe to print or log, in which every token
+// that is set is replaced by "REDACTED". Empty tokens stay empty so that the
+// output still shows which bots are configured. The copy shares no slices
+// with c.
+func (c Config) Redacted() Config {
+	r := c
+	r.Telegram.Admins = slices.Clone(c.Telegram.Admins)
+	r.Discord.Admins = slices.Clone(c.Discord.Admins)
+	if r.Telegram.Token != "" {
+		r.Telegram.Token = Redaction
+	}
+	if r.Discord.Token != "" {
+		r.Discord.Token = Redaction
+	}
+	return r
+}
+
+// secrets returns the token values that must never appear in a message.
+func (c Config) secrets() []string {
+	var s []string
+	for _, t := range []string{c.Telegram.Token, c.Discord.Token} {
+		if strings.TrimSpace(t) != "" {
+			s = append(s, t)
+		}
+	}
+	return s
+}
+
+// scrub replaces every secret in msg by the redaction text.
+func scrub(msg string, secrets []string) string {
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, Redaction)
+	}
+	return msg
+}

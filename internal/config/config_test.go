@@ -1,0 +1,609 @@
+package config
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// Fake tokens shaped like real ones (long enough never to be quoted).
+const (
+	telegramToken = "123456789:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0"
+	discordToken  = "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs"
+)
+
+// checkErr fails t unless err matches: nil when want is empty, otherwise an
+// error containing every string in want and never containing a token.
+func checkErr(t *testing.T, err error, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("no error, want one containing %q", want)
+	}
+	msg := err.Error()
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q does not contain %q", msg, w)
+		}
+	}
+	for _, tok := range []string{telegramToken, discordToken} {
+		if strings.Contains(msg, tok) {
+			t.Errorf("error %q contains a token", msg)
+		}
+	}
+}
+
+func TestDefault(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		if err := Default().Validate(); err != nil {
+			t.Fatalf("Default().Validate() = %v", err)
+		}
+	})
+	t.Run("OKFreshSlices", func(t *testing.T) {
+		a := Default()
+		a.Telegram.Admins = append(a.Telegram.Admins, 1)
+		a.Discord.Admins = append(a.Discord.Admins, "1")
+		if b := Default(); len(b.Telegram.Admins) != 0 || len(b.Discord.Admins) != 0 {
+			t.Fatalf("Default() shares slices between calls: %+v", b)
+		}
+	})
+}
+
+// TestExample keeps config.example.yaml and Default in step.
+func TestExample(t *testing.T) {
+	data, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("OK", func(t *testing.T) {
+		cfg, err := Parse(data, "config.example.yaml")
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		if want := Default(); !reflect.DeepEqual(cfg, want) {
+			t.Fatalf("config.example.yaml differs from Default():\n got %#v\nwant %#v", cfg, want)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("Validate: %v", err)
+		}
+	})
+	t.Run("OKEveryKeyPresent", func(t *testing.T) {
+		// Every key, including nested ones, appears in the example.
+		var keys []string
+		var walk func(typ reflect.Type, prefix string)
+		walk = func(typ reflect.Type, prefix string) {
+			fs := fieldsOf(typ)
+			for _, name := range fs.names {
+				f := typ.FieldByIndex(fs.index[name])
+				keys = append(keys, prefix+name)
+				if f.Type.Kind() == reflect.Struct {
+					walk(f.Type, prefix+name+".")
+				}
+			}
+		}
+		walk(reflect.TypeFor[Config](), "")
+		text := string(data)
+		for _, k := range keys {
+			leaf := k[strings.LastIndex(k, ".")+1:]
+			if !strings.Contains(text, leaf+":") {
+				t.Errorf("config.example.yaml lacks key %q", k)
+			}
+		}
+	})
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		edit func(*Config) // applied to Default() to get the wanted result
+		errs []string      // wanted error fragments; none means success
+	}{
+		{name: "OKEmpty", yaml: ""},
+		{name: "OKCommentsOnly", yaml: "# nothing here\n\n# still nothing\n"},
+		{name: "OKNullDocument", yaml: "~\n"},
+		{name: "OKNullValuesKeepDefaults", yaml: "database:\nquiz:\ntelegram:\n  admins:\n"},
+		{name: "OKTrailingDocumentMarker", yaml: "language: fr\n---\n", edit: func(c *Config) { c.Language = "fr" }},
+		{
+			name: "OKPartial",
+			yaml: "timezone: Europe/Paris\ndelivery_time: \"07:30\"\nquiz:\n  questions: 5\ntelegram:\n  admins: [1, 22]\n",
+			edit: func(c *Config) {
+				c.Timezone = "Europe/Paris"
+				c.DeliveryTime = "07:30"
+				c.Quiz.Questions = 5
+				c.Telegram.Admins = []int64{1, 22}
+			},
+		},
+		{
+			name: "OKUnquotedValues",
+			yaml: "delivery_time: 07:30\ndiscord:\n  guild_id: 41771983423143937\n  admins: [80351110224678912]\n",
+			edit: func(c *Config) {
+				c.DeliveryTime = "07:30"
+				c.Discord.GuildID = "41771983423143937"
+				c.Discord.Admins = []string{"80351110224678912"}
+			},
+		},
+		{
+			name: "OKAlias",
+			yaml: "telegram:\n  api_url: &u http://localhost:8081\ndiscord:\n  api_url: *u\n",
+			edit: func(c *Config) {
+				c.Telegram.APIURL = "http://localhost:8081"
+				c.Discord.APIURL = "http://localhost:8081"
+			},
+		},
+		{
+			name: "ErrUnknownKey",
+			yaml: "database: x.db\nlessonz: y\n",
+			errs: []string{`config.yaml:2: unknown key "lessonz" (did you mean "lessons"?)`},
+		},
+		{
+			name: "ErrUnknownKeyNested",
+			yaml: "database: x.db\ntelegram:\n  tokn: abc\n",
+			errs: []string{`config.yaml:3: unknown key "telegram.tokn" (did you mean "telegram.token"?)`},
+		},
+		{
+			name: "ErrUnknownKeyDeep",
+			yaml: "quiz:\n  questions: 3\n  shuffle: true\n",
+			errs: []string{`config.yaml:3: unknown key "quiz.shuffle"`},
+		},
+		{
+			name: "ErrUnknownKeyCase",
+			yaml: "Database: x.db\n",
+			errs: []string{`config.yaml:1: unknown key "Database" (did you mean "database"?)`},
+		},
+		{
+			name: "ErrUnknownKeyDotted",
+			yaml: "telegram.token: abc\n",
+			errs: []string{`config.yaml:1: unknown key "telegram.token"`},
+		},
+		{
+			name: "ErrUnknownKeysAll",
+			yaml: "foo: 1\ndiscord:\n  bar: 2\n",
+			errs: []string{`config.yaml:1: unknown key "foo"`, `config.yaml:3: unknown key "discord.bar"`},
+		},
+		{
+			name: "ErrDuplicateKey",
+			yaml: "quiz:\n  questions: 3\n  questions: 4\n",
+			errs: []string{`config.yaml:3: duplicate key "quiz.questions" (first set on line 2)`},
+		},
+		{
+			name: "ErrMergeKey",
+			yaml: "quiz:\n  <<: {questions: 4}\n",
+			errs: []string{`config.yaml:2: quiz: merge keys (<<) are not supported`},
+		},
+		{
+			name: "ErrTypeMismatch",
+			yaml: "database: x.db\nlessons: l\ntimezone: UTC\nlanguage: en\nquiz: {questions: many}\n",
+			errs: []string{`config.yaml:5: quiz.questions: want a whole number, got "many"`},
+		},
+		{
+			name: "ErrTypeMismatchFraction",
+			yaml: "quiz:\n  questions: 2.5\n",
+			errs: []string{`config.yaml:2: quiz.questions: want a whole number, got "2.5"`},
+		},
+		{
+			name: "ErrTypeMismatchText",
+			yaml: "database: [a, b]\n",
+			errs: []string{`config.yaml:1: database: want text, got a list`},
+		},
+		{
+			name: "ErrTypeMismatchSection",
+			yaml: "\nquiz: 3\n",
+			errs: []string{`config.yaml:2: quiz: want a mapping with the keys questions, got "3"`},
+		},
+		{
+			name: "ErrTypeMismatchList",
+			yaml: "telegram:\n  admins: 12345\n",
+			errs: []string{`config.yaml:2: telegram.admins: want a list, got "12345"`},
+		},
+		{
+			name: "ErrTypeMismatchListItem",
+			yaml: "telegram:\n  admins:\n    - 1\n    - bob\n",
+			errs: []string{`config.yaml:4: telegram.admins[1]: want a whole number, got "bob"`},
+		},
+		{
+			name: "ErrTypeMismatchDiscordAdmin",
+			yaml: "discord:\n  admins: [[1]]\n",
+			errs: []string{`config.yaml:2: discord.admins[0]: want text, got a list`},
+		},
+		{
+			name: "ErrNotAMapping",
+			yaml: "- database\n- lessons\n",
+			errs: []string{`config.yaml:1: want a mapping of settings`},
+		},
+		{
+			name: "ErrInvalidYAMLFlow",
+			yaml: "database: x.db\nlessons: l\nquiz: [1\nlanguage: en\n",
+			errs: []string{`config.yaml:3: invalid YAML: `},
+		},
+		{
+			name: "ErrInvalidYAMLTab",
+			yaml: "quiz:\n\tquestions: 3\n",
+			errs: []string{`config.yaml:2: invalid YAML: `},
+		},
+		{
+			name: "ErrInvalidYAMLIndent",
+			yaml: "database: x.db\nquiz:\n  questions: 3\n language: en\n",
+			errs: []string{`config.yaml:4: invalid YAML: `},
+		},
+		{
+			name: "ErrInvalidYAMLFirstLine",
+			yaml: "database: a: b\n",
+			errs: []string{`config.yaml:1: invalid YAML: `},
+		},
+		{
+			name: "ErrInvalidYAMLUnknownAnchor",
+			yaml: "database: x.db\nlessons: *nowhere\n",
+			errs: []string{`config.yaml:2: invalid YAML: unknown anchor 'nowhere' referenced`},
+		},
+		{
+			name: "ErrSecondDocument",
+			yaml: "database: x.db\n---\ndatabase: y.db\n",
+			errs: []string{`config.yaml:2: found a second YAML document`},
+		},
+		{
+			name: "ErrTokenNotShownInSection",
+			yaml: "telegram: " + telegramToken + "\ndiscord: " + discordToken + "\n",
+			errs: []string{`config.yaml:1: telegram: want a mapping`, `config.yaml:2: discord: want a mapping`, "got a long value"},
+		},
+		{
+			name: "ErrTokenNotShownWithUnknownKey",
+			yaml: "telegram:\n  token: " + telegramToken + "\n  admins: [" + telegramToken + "]\n  tokn: " + telegramToken + "\n",
+			errs: []string{`config.yaml:3: telegram.admins[0]: want a whole number`, `config.yaml:4: unknown key "telegram.tokn"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse([]byte(tt.yaml), "config.yaml")
+			checkErr(t, err, tt.errs)
+			if len(tt.errs) > 0 {
+				return
+			}
+			want := Default()
+			if tt.edit != nil {
+				tt.edit(&want)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("Parse:\n got %#v\nwant %#v", got, want)
+			}
+		})
+	}
+}
+
+func TestParseName(t *testing.T) {
+	t.Run("ErrUsesName", func(t *testing.T) {
+		_, err := Parse([]byte("x: 1\n"), "/etc/lessonbot/config.yaml")
+		checkErr(t, err, []string{`/etc/lessonbot/config.yaml:1: unknown key "x"`})
+	})
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Config)
+		errs []string // wanted error fragments; none means valid
+	}{
+		{name: "OK", edit: func(*Config) {}},
+		{
+			name: "OKEverythingSet",
+			edit: func(c *Config) {
+				c.Database = "/var/lib/lessonbot/bot.db"
+				c.Lessons = "/srv/lessons"
+				c.Timezone = "America/New_York"
+				c.DeliveryTime = "23:59"
+				c.Language = "fr"
+				c.Quiz.Questions = 10
+				c.Telegram = Telegram{Token: telegramToken, APIURL: "http://localhost:8081/", Admins: []int64{1, 123456789}}
+				c.Discord = Discord{Token: discordToken, APIURL: "https://proxy.example/discord", GuildID: "41771983423143937", Admins: []string{"80351110224678912"}}
+			},
+		},
+		{name: "OKMidnight", edit: func(c *Config) { c.DeliveryTime = "00:00" }},
+		{name: "OKOneQuestion", edit: func(c *Config) { c.Quiz.Questions = 1 }},
+		{
+			name: "ErrDatabase",
+			edit: func(c *Config) { c.Database = "" },
+			errs: []string{"database: must not be empty"},
+		},
+		{
+			name: "ErrLessons",
+			edit: func(c *Config) { c.Lessons = "  " },
+			errs: []string{"lessons: must not be empty"},
+		},
+		{
+			name: "ErrTimezone",
+			edit: func(c *Config) { c.Timezone = "Mars/Olympus" },
+			errs: []string{`timezone: unknown time zone "Mars/Olympus" (want an IANA name such as Europe/Paris)`},
+		},
+		{
+			name: "ErrTimezoneLocal",
+			edit: func(c *Config) { c.Timezone = "Local" },
+			errs: []string{`timezone: unknown time zone "Local" (want an IANA name`},
+		},
+		{
+			name: "ErrTimezoneEmpty",
+			edit: func(c *Config) { c.Timezone = "" },
+			errs: []string{`timezone: must not be empty (want an IANA name`},
+		},
+		{
+			name: "ErrTimezonePath",
+			edit: func(c *Config) { c.Timezone = "../../etc/passwd" },
+			errs: []string{`timezone: unknown time zone "../../etc/passwd"`},
+		},
+		{
+			name: "ErrDeliveryTime",
+			edit: func(c *Config) { c.DeliveryTime = "25:99" },
+			errs: []string{`delivery_time: "25:99" is not a time of day (want HH:MM, such as 07:30)`},
+		},
+		{
+			name: "ErrDeliveryTimeMinutes",
+			edit: func(c *Config) { c.DeliveryTime = "12:60" },
+			errs: []string{`delivery_time: "12:60" is not a time of day`},
+		},
+		{
+			name: "ErrDeliveryTimeShort",
+			edit: func(c *Config) { c.DeliveryTime = "7:30" },
+			errs: []string{`delivery_time: "7:30" is not a time of day`},
+		},
+		{
+			name: "ErrDeliveryTimeSeconds",
+			edit: func(c *Config) { c.DeliveryTime = "07:30:00" },
+			errs: []string{`delivery_time: "07:30:00" is not a time of day`},
+		},
+		{
+			name: "ErrLanguage",
+			edit: func(c *Config) { c.Language = "de" },
+			errs: []string{`language: "de" is not supported (want en or fr)`},
+		},
+		{
+			name: "ErrLanguageCase",
+			edit: func(c *Config) { c.Language = "EN" },
+			errs: []string{`language: "EN" is not supported`},
+		},
+		{
+			name: "ErrQuizQuestionsZero",
+			edit: func(c *Config) { c.Quiz.Questions = 0 },
+			errs: []string{`quiz.questions: 0 is out of range (want 1 to 10)`},
+		},
+		{
+			name: "ErrQuizQuestionsEleven",
+			edit: func(c *Config) { c.Quiz.Questions = 11 },
+			errs: []string{`quiz.questions: 11 is out of range (want 1 to 10)`},
+		},
+		{
+			name: "ErrTelegramAPIURLScheme",
+			edit: func(c *Config) { c.Telegram.APIURL = "ftp://api.telegram.org" },
+			errs: []string{`telegram.api_url: "ftp://api.telegram.org" is not an absolute http or https URL without query`},
+		},
+		{
+			name: "ErrTelegramAPIURLRelative",
+			edit: func(c *Config) { c.Telegram.APIURL = "api.telegram.org" },
+			errs: []string{`telegram.api_url: "api.telegram.org" is not an absolute`},
+		},
+		{
+			name: "ErrTelegramAPIURLQuery",
+			edit: func(c *Config) { c.Telegram.APIURL = "https://api.telegram.org/?x=1" },
+			errs: []string{`telegram.api_url: "https://api.telegram.org/?x=1" is not`},
+		},
+		{
+			name: "ErrTelegramAPIURLEmpty",
+			edit: func(c *Config) { c.Telegram.APIURL = "" },
+			errs: []string{`telegram.api_url: must not be empty`},
+		},
+		{
+			name: "ErrDiscordAPIURL",
+			edit: func(c *Config) { c.Discord.APIURL = "https://" },
+			errs: []string{`discord.api_url: "https://" is not an absolute http or https URL`},
+		},
+		{
+			name: "ErrDiscordAPIURLFragment",
+			edit: func(c *Config) { c.Discord.APIURL = "https://discord.com/#x" },
+			errs: []string{`discord.api_url: "https://discord.com/#x" is not`},
+		},
+		{
+			name: "ErrAPIURLPasswordHidden",
+			edit: func(c *Config) { c.Discord.APIURL = "ftp://user:hunter2@example.com" },
+			errs: []string{`discord.api_url: "ftp://user:xxxxx@example.com" is not`},
+		},
+		{
+			name: "ErrTelegramAdmins",
+			edit: func(c *Config) { c.Telegram.Admins = []int64{5, -1, 0} },
+			errs: []string{
+				`telegram.admins[1]: -1 is not a Telegram user id (want a positive number)`,
+				`telegram.admins[2]: 0 is not a Telegram user id`,
+			},
+		},
+		{
+			name: "ErrDiscordGuildID",
+			edit: func(c *Config) { c.Discord.GuildID = "my-server" },
+			errs: []string{`discord.guild_id: "my-server" is not a Discord id (want digits only`},
+		},
+		{
+			name: "ErrDiscordAdmins",
+			edit: func(c *Config) { c.Discord.Admins = []string{"80351110224678912", "@alice", ""} },
+			errs: []string{
+				`discord.admins[1]: "@alice" is not a Discord user id (want digits only)`,
+				`discord.admins[2]: "" is not a Discord user id`,
+			},
+		},
+		{
+			name: "ErrSeveral",
+			edit: func(c *Config) {
+				c.Language = "de"
+				c.Quiz.Questions = 0
+			},
+			errs: []string{"language: ", "quiz.questions: "},
+		},
+		{
+			name: "ErrTokenNotShown",
+			edit: func(c *Config) {
+				c.Telegram.Token = telegramToken
+				c.Telegram.APIURL = "ftp://api.telegram.org/bot" + telegramToken
+				c.Discord.Token = discordToken
+				c.Discord.APIURL = discordToken
+				c.Discord.GuildID = discordToken
+				c.Discord.Admins = []string{discordToken}
+			},
+			errs: []string{`telegram.api_url: "ftp://api.telegram.org/botREDACTED" is not`, `discord.api_url: "REDACTED"`, `discord.guild_id: "REDACTED"`, `discord.admins[0]: "REDACTED"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.edit(&c)
+			err := c.Validate()
+			checkErr(t, err, tt.errs)
+			if err != nil {
+				lines := strings.Split(err.Error(), "\n")
+				if len(lines) != len(tt.errs) {
+					// Each problem is one line of its own.
+					t.Errorf("got %d error lines, want %d: %q", len(lines), len(tt.errs), lines)
+				}
+			}
+		})
+	}
+}
+
+// TestParseThenValidate checks the way the command uses the package.
+func TestParseThenValidate(t *testing.T) {
+	data := "telegram:\n  token: " + telegramToken + "\n  api_url: \"https://api.telegram.org?token=" + telegramToken + "\"\n"
+	t.Run("ErrTokenNotShown", func(t *testing.T) {
+		c, err := Parse([]byte(data), "config.yaml")
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		checkErr(t, c.Validate(), []string{"telegram.api_url: "})
+	})
+}
+
+func TestApplyEnv(t *testing.T) {
+	tests := []struct {
+		name                    string
+		env                     map[string]string
+		cfgTelegram, cfgDiscord string
+		wantTelegram, wantDisc  string
+	}{
+		{name: "OKNoEnv", cfgTelegram: "file-t", cfgDiscord: "file-d", wantTelegram: "file-t", wantDisc: "file-d"},
+		{
+			name:         "OKEnvWins",
+			env:          map[string]string{"TELEGRAM_BOT_TOKEN": "env-t", "DISCORD_BOT_TOKEN": "env-d"},
+			cfgTelegram:  "file-t",
+			cfgDiscord:   "file-d",
+			wantTelegram: "env-t",
+			wantDisc:     "env-d",
+		},
+		{
+			name:         "OKEnvFillsEmpty",
+			env:          map[string]string{"TELEGRAM_BOT_TOKEN": "env-t"},
+			wantTelegram: "env-t",
+		},
+		{
+			name:         "OKEmptyEnvKeepsToken",
+			env:          map[string]string{"TELEGRAM_BOT_TOKEN": "", "DISCORD_BOT_TOKEN": "  \n"},
+			cfgTelegram:  "file-t",
+			cfgDiscord:   "file-d",
+			wantTelegram: "file-t",
+			wantDisc:     "file-d",
+		},
+		{
+			name:         "OKTrimmed",
+			env:          map[string]string{"DISCORD_BOT_TOKEN": "env-d\n"},
+			wantDisc:     "env-d",
+			cfgTelegram:  "file-t",
+			wantTelegram: "file-t",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.Telegram.Token, c.Discord.Token = tt.cfgTelegram, tt.cfgDiscord
+			c.ApplyEnv(func(k string) string { return tt.env[k] })
+			if c.Telegram.Token != tt.wantTelegram || c.Discord.Token != tt.wantDisc {
+				t.Fatalf("tokens = %q, %q; want %q, %q", c.Telegram.Token, c.Discord.Token, tt.wantTelegram, tt.wantDisc)
+			}
+		})
+	}
+	t.Run("OKNilGetenv", func(t *testing.T) {
+		c := Default()
+		c.ApplyEnv(nil)
+		if !reflect.DeepEqual(c, Default()) {
+			t.Fatalf("ApplyEnv(nil) changed the config: %#v", c)
+		}
+	})
+}
+
+func TestRedacted(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		c := Default()
+		c.Telegram.Token = telegramToken
+		c.Discord.Token = discordToken
+		c.Telegram.Admins = []int64{1}
+		c.Discord.Admins = []string{"2"}
+		r := c.Redacted()
+		if r.Telegram.Token != "REDACTED" || r.Discord.Token != "REDACTED" {
+			t.Fatalf("Redacted tokens = %q, %q", r.Telegram.Token, r.Discord.Token)
+		}
+		if c.Telegram.Token != telegramToken || c.Discord.Token != discordToken {
+			t.Fatal("Redacted changed the original")
+		}
+		want := c
+		want.Telegram.Token, want.Discord.Token = "REDACTED", "REDACTED"
+		if !reflect.DeepEqual(r, want) {
+			t.Fatalf("Redacted changed more than the tokens: %#v", r)
+		}
+		r.Telegram.Admins[0], r.Discord.Admins[0] = 9, "9"
+		if c.Telegram.Admins[0] != 1 || c.Discord.Admins[0] != "2" {
+			t.Fatal("Redacted shares slices with the original")
+		}
+	})
+	t.Run("OKEmptyTokensStayEmpty", func(t *testing.T) {
+		if r := Default().Redacted(); r.Telegram.Token != "" || r.Discord.Token != "" {
+			t.Fatalf("Redacted tokens = %q, %q; want empty", r.Telegram.Token, r.Discord.Token)
+		}
+	})
+}
+
+func TestLocation(t *testing.T) {
+	tests := []struct {
+		name, zone, want string
+	}{
+		{name: "OK", zone: "Europe/Paris", want: "Europe/Paris"},
+		{name: "OKDefault", zone: "UTC", want: "UTC"},
+		{name: "ErrFallsBackToUTC", zone: "Mars/Olympus", want: "UTC"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.Timezone = tt.zone
+			if got := c.Location().String(); got != tt.want {
+				t.Fatalf("Location() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDeliveryClock(t *testing.T) {
+	tests := []struct {
+		name, clock  string
+		hour, minute int
+	}{
+		{name: "OK", clock: "07:30", hour: 7, minute: 30},
+		{name: "OKDefault", clock: "08:00", hour: 8},
+		{name: "OKLatest", clock: "23:59", hour: 23, minute: 59},
+		{name: "ErrZero", clock: "25:99"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.DeliveryTime = tt.clock
+			if h, m := c.DeliveryClock(); h != tt.hour || m != tt.minute {
+				t.Fatalf("DeliveryClock() = %d, %d; want %d, %d", h, m, tt.hour, tt.minute)
+			}
+		})
+	}
+}

@@ -1,0 +1,136 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Limits on quiz.questions.
+const (
+	minQuizQuestions = 1
+	maxQuizQuestions = 10
+)
+
+// Validate checks every value of c. It returns nil if all are valid, and
+// otherwise one error per problem, joined with [errors.Join]; each error is a
+// single line that starts with the dotted key, such as "quiz.questions: ...".
+// Tokens are not checked (an empty token means that bot is not configured),
+// and no error ever contains a token's value.
+func (c Config) Validate() error {
+	v := validator{secrets: c.secrets()}
+
+	v.nonEmpty("database", c.Database, "a SQLite file path such as lessonbot.db")
+	v.nonEmpty("lessons", c.Lessons, "a folder path such as lessons")
+
+	switch _, err := loadLocation(c.Timezone); {
+	case c.Timezone == "":
+		v.addf("timezone: must not be empty (want an IANA name such as Europe/Paris)")
+	case err != nil:
+		v.addf("timezone: unknown time zone %q (want an IANA name such as Europe/Paris)", c.Timezone)
+	}
+
+	if _, _, ok := parseClock(c.DeliveryTime); !ok {
+		v.addf("delivery_time: %q is not a time of day (want HH:MM, such as 07:30)", c.DeliveryTime)
+	}
+
+	if c.Language != "en" && c.Language != "fr" {
+		v.addf("language: %q is not supported (want en or fr)", c.Language)
+	}
+
+	if q := c.Quiz.Questions; q < minQuizQuestions || q > maxQuizQuestions {
+		v.addf("quiz.questions: %d is out of range (want %d to %d)", q, minQuizQuestions, maxQuizQuestions)
+	}
+
+	v.apiURL("telegram.api_url", c.Telegram.APIURL, "https://api.telegram.org")
+	for i, id := range c.Telegram.Admins {
+		if id <= 0 {
+			v.addf("telegram.admins[%d]: %d is not a Telegram user id (want a positive number)", i, id)
+		}
+	}
+
+	v.apiURL("discord.api_url", c.Discord.APIURL, "https://discord.com")
+	if c.Discord.GuildID != "" && !isDigits(c.Discord.GuildID) {
+		v.addf("discord.guild_id: %q is not a Discord id (want digits only, or leave it empty)", c.Discord.GuildID)
+	}
+	for i, id := range c.Discord.Admins {
+		if !isDigits(id) {
+			v.addf("discord.admins[%d]: %q is not a Discord user id (want digits only)", i, id)
+		}
+	}
+
+	return errors.Join(v.errs...)
+}
+
+// validator collects validation errors with secrets scrubbed out.
+type validator struct {
+	secrets []string
+	errs    []error
+}
+
+// addf records one error.
+func (v *validator) addf(format string, args ...any) {
+	v.errs = append(v.errs, errors.New(scrub(fmt.Sprintf(format, args...), v.secrets)))
+}
+
+// nonEmpty requires a value that is not blank.
+func (v *validator) nonEmpty(key, value, want string) {
+	if strings.TrimSpace(value) == "" {
+		v.addf("%s: must not be empty (want %s)", key, want)
+	}
+}
+
+// apiURL requires an absolute http or https URL without query or fragment.
+func (v *validator) apiURL(key, value, example string) {
+	if value == "" {
+		v.addf("%s: must not be empty (want an absolute http or https URL such as %s)", key, example)
+		return
+	}
+	u, err := url.Parse(value)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.Opaque == "" && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" {
+		return
+	}
+	shown := value
+	if err == nil && u.User != nil {
+		shown = u.Redacted() // never print a password
+	}
+	v.addf("%s: %q is not an absolute http or https URL without query (want a URL such as %s)", key, shown, example)
+}
+
+// loadLocation loads an IANA time zone, refusing "Local" and the empty
+// name, which [time.LoadLocation] would otherwise accept.
+func loadLocation(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, fmt.Errorf("time zone %q is not an IANA name", name)
+	}
+	return time.LoadLocation(name)
+}
+
+// parseClock parses exactly "HH:MM" with a 24-hour clock.
+func parseClock(s string) (hour, minute int, ok bool) {
+	if len(s) != 5 || s[2] != ':' || !isDigits(s[:2]) || !isDigits(s[3:]) {
+		return 0, 0, false
+	}
+	hour = int(s[0]-'0')*10 + int(s[1]-'0')
+	minute = int(s[3]-'0')*10 + int(s[4]-'0')
+	if hour > 23 || minute > 59 {
+		return 0, 0, false
+	}
+	return hour, minute, true
+}
+
+// isDigits reports whether s is non-empty and made of ASCII digits only.
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,146 @@
+package lesson
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Library is a set of valid lessons in delivery order. It is never changed
+// after it is made, so it may be shared between goroutines.
+type Library struct {
+	lessons []*Lesson
+	byID    map[string]*Lesson
+}
+
+// NewLibrary orders lessons for delivery: dated lessons by date, then by
+// id; undated lessons after them, by id.
+func NewLibrary(lessons []*Lesson) *Library {
+	sorted := append([]*Lesson(nil), lessons...)
+	sort.Slice(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if a.Date.IsZero() != b.Date.IsZero() {
+			return !a.Date.IsZero()
+		}
+		if !a.Date.Equal(b.Date) {
+			return a.Date.Before(b.Date)
+		}
+		return a.ID < b.ID
+	})
+	lib := &Library{lessons: sorted, byID: make(map[string]*Lesson, len(sorted))}
+	for _, l := range sorted {
+		lib.byID[l.ID] = l
+	}
+	return lib
+}
+
+// Lessons returns the lessons in delivery order. The caller must not
+// change the slice.
+func (lib *Library) Lessons() []*Lesson { return lib.lessons }
+
+// Len returns the number of lessons.
+func (lib *Library) Len() int { return len(lib.lessons) }
+
+// Lookup returns the lesson with the given id.
+func (lib *Library) Lookup(id string) (*Lesson, bool) {
+	l, ok := lib.byID[id]
+	return l, ok
+}
+
+// A Check is an extra rule run on every lesson that parsed without
+// errors, such as "the daily post fits a Telegram message". Each returned
+// error becomes a Problem on the lesson's first line.
+type Check func(*Lesson) []error
+
+// Result is what loading a folder found.
+type Result struct {
+	// Library holds every lesson that has no error.
+	Library *Library
+	// Problems are every error and warning, by file then line.
+	Problems []Problem
+	// Files is the number of lesson files read.
+	Files int
+}
+
+// LoadDir loads every lesson under dir; see Load.
+func LoadDir(dir string, checks ...Check) Result {
+	if _, err := os.Stat(dir); err != nil {
+		return Result{Library: NewLibrary(nil), Problems: []Problem{{Path: dir, Message: "cannot read the lessons folder: " + errorText(err)}}}
+	}
+	return Load(os.DirFS(dir), dir, checks...)
+}
+
+// Load reads every "*.md" file under the root of fsys, skipping README.md
+// and names that start with "." or "_". A broken file never keeps the
+// others from loading: the library holds every valid lesson, and the
+// problems list every error and warning. Paths in problems are joined to
+// dir, the name the caller knows the folder by.
+func Load(fsys fs.FS, dir string, checks ...Check) Result {
+	res := Result{}
+	var lessons []*Lesson
+	firstPath := map[string]string{}
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		shown := filepath.Join(dir, filepath.FromSlash(name))
+		if err != nil {
+			res.Problems = append(res.Problems, Problem{Path: shown, Message: "cannot read: " + errorText(err)})
+			return nil
+		}
+		base := d.Name()
+		if name != "." && (strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_")) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || path.Ext(base) != ".md" || strings.EqualFold(base, "README.md") {
+			return nil
+		}
+		res.Files++
+		src, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			res.Problems = append(res.Problems, Problem{Path: shown, Message: "cannot read: " + errorText(err)})
+			return nil
+		}
+		id := strings.TrimSuffix(base, ".md")
+		l, problems := Parse(shown, id, src)
+		res.Problems = append(res.Problems, problems...)
+		if l == nil {
+			return nil
+		}
+		if first, dup := firstPath[id]; dup {
+			res.Problems = append(res.Problems, Problem{Path: shown, Line: 1, Message: fmt.Sprintf("duplicate id %q: %s has the same file name", id, first)})
+			return nil
+		}
+		firstPath[id] = shown
+		failed := false
+		for _, check := range checks {
+			for _, err := range check(l) {
+				res.Problems = append(res.Problems, Problem{Path: shown, Line: 1, Message: err.Error()})
+				failed = true
+			}
+		}
+		if !failed {
+			lessons = append(lessons, l)
+		}
+		return nil
+	})
+	if err != nil {
+		res.Problems = append(res.Problems, Problem{Path: dir, Message: "cannot read the lessons folder: " + errorText(err)})
+	}
+	res.Library = NewLibrary(lessons)
+	return res
+}
+
+// errorText drops the operation and path that fs errors repeat.
+func errorText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,135 @@
+package lesson
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Summarize returns the article's first sentences, as many as fit in about
+// SummaryLength characters, cut at a sentence boundary. A first sentence
+// that is longer on its own is cut at a word and ends with "…".
+func Summarize(article []string) string {
+	var b strings.Builder
+	for _, para := range article {
+		for _, s := range sentences(para) {
+			n := utf8.RuneCountInString(b.String())
+			if n > 0 && n+1+utf8.RuneCountInString(s) > SummaryLength {
+				return b.String()
+			}
+			if n > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(s)
+		}
+	}
+	if utf8.RuneCountInString(b.String()) > SummaryLength {
+		return cutAtWord(b.String(), SummaryLength)
+	}
+	return b.String()
+}
+
+// sentences splits a paragraph after ".", "!" or "?" (and any closing
+// quotes or brackets) followed by a space and an upper-case letter, a
+// digit or an opening quote.
+func sentences(para string) []string {
+	var out []string
+	rs := []rune(strings.Join(strings.Fields(para), " "))
+	start := 0
+	for i := 0; i < len(rs); i++ {
+		if rs[i] != '.' && rs[i] != '!' && rs[i] != '?' {
+			continue
+		}
+		end := i + 1
+		for end < len(rs) && strings.ContainsRune("\"'”’)»", rs[end]) {
+			end++
+		}
+		if end+1 < len(rs) && rs[end] == ' ' && startsSentence(rs[end+1]) {
+			out = append(out, string(rs[start:end]))
+			start = end + 1
+			i = end
+		}
+	}
+	if start < len(rs) {
+		out = append(out, string(rs[start:]))
+	}
+	return out
+}
+
+func startsSentence(r rune) bool {
+	return unicode.IsUpper(r) || unicode.IsDigit(r) || strings.ContainsRune("\"“‘'«(", r)
+}
+
+func cutAtWord(s string, max int) string {
+	rs := []rune(s)
+	if len(rs) <= max {
+		return s
+	}
+	cut := max - 1
+	for cut > max/2 && rs[cut] != ' ' {
+		cut--
+	}
+	return strings.TrimRight(string(rs[:cut]), " ,;:") + "…"
+}
+
+// ContainsTerm reports whether the article uses the term: its words appear
+// in a row, case-insensitively, each as written or with a simple English
+// inflection ("rule out" is found in "ruled out", "study" in "studies").
+func ContainsTerm(article []string, term string) bool {
+	want := words(term)
+	if len(want) == 0 {
+		return false
+	}
+	for _, para := range article {
+		have := words(para)
+		for i := 0; i+len(want) <= len(have); i++ {
+			match := true
+			for j, w := range want {
+				if !inflectionOf(w, have[i+j]) {
+					match = false
+					break
+				}
+			}
+			if match {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// words splits text into lower-case runs of letters and digits; hyphens
+// and apostrophes separate words, the same way in terms and articles.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// inflectionOf reports whether word is base or a regular inflection of it.
+func inflectionOf(base, word string) bool {
+	if word == base {
+		return true
+	}
+	for _, suffix := range []string{"s", "es", "ed", "d", "ing", "er", "ers", "est", "ies", "ied"} {
+		stem, ok := strings.CutSuffix(word, suffix)
+		if !ok || stem == "" {
+			continue
+		}
+		switch {
+		case stem == base:
+			return true
+		case (suffix == "ies" || suffix == "ied") && stem+"y" == base:
+			return true
+		case strings.HasPrefix(suffix, "e") || suffix == "ing":
+			// ruling → rule; stopped → stop; running → run.
+			if stem+"e" == base {
+				return true
+			}
+			if n := len(stem); n >= 2 && stem[n-1] == stem[n-2] && stem[:n-1] == base {
+				return true
+			}
+		}
+	}
+	return false
+}
