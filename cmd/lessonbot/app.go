@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/lessonbot/lessonbot/internal/config"
@@ -112,6 +111,7 @@ func newFlags(env Env, name, args, summary string) flags {
 // arguments ("preview ID --as text") and returns the positional ones.
 // It returns done when the command should exit with code.
 func (f flags) parse(env Env, args []string) (positional []string, code int, done bool) {
+	f.SetOutput(io.Discard)
 	for {
 		if err := f.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
@@ -119,6 +119,9 @@ func (f flags) parse(env Env, args []string) (positional []string, code int, don
 				f.Usage()
 				return nil, exitOK, true
 			}
+			fmt.Fprintf(env.Stderr, "lessonbot %s: %v\n", f.Name(), err)
+			f.SetOutput(env.Stderr)
+			f.Usage()
 			return nil, exitUsage, true
 		}
 		args = f.Args()
@@ -174,13 +177,4 @@ func plural(n int, word string) string {
 		return fmt.Sprintf("%d %s", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

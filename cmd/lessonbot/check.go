@@ -29,9 +29,8 @@ func runCheck(ctx context.Context, env Env, args []string) int {
 	for _, p := range res.Problems {
 		fmt.Fprintln(env.Stdout, p)
 	}
-	errs := lesson.Errors(res.Problems)
-	fmt.Fprintf(env.Stdout, "%s, %s, %s\n", plural(res.Files, "lesson"), plural(errs, "error"), plural(len(res.Problems)-errs, "warning"))
-	if errs > 0 {
+	fmt.Fprintln(env.Stdout, res.Summary())
+	if lesson.Errors(res.Problems) > 0 {
 		return exitFailure
 	}
 	return exitOK

@@ -22,6 +22,9 @@ type Message struct {
 	Blocks []Block
 	// Buttons are pressable choices shown under the message, one per row.
 	Buttons []Button
+	// Question tells that the buttons answer a quiz question: the terminal
+	// asks such messages one at a time and reads the number of a choice.
+	Question bool
 }
 
 // BlockKind tells an adapter how to lay out a Block.

@@ -10,8 +10,9 @@ import (
 	"github.com/lessonbot/lessonbot/internal/chat"
 )
 
-// RenderText renders a message as plain text for a terminal. Buttons are
-// numbered from 1 so that a reader can answer with the number.
+// RenderText renders a message as plain text for a terminal. The choices
+// of a question are numbered from 1 so that a reader can answer with the
+// number; other buttons are shown in brackets.
 func RenderText(m chat.Message) string {
 	var parts []string
 	if m.Title != "" {
@@ -30,6 +31,10 @@ func RenderText(m chat.Message) string {
 				parts = append(parts, b.Text)
 			}
 		case chat.Vocabulary:
+			if len(b.Terms) == 0 {
+				// A heading over nothing; Discord shows no field either.
+				continue
+			}
 			lines := []string{b.Label}
 			for _, t := range b.Terms {
 				line := "  • " + t.Term + " — " + strings.Join(t.Translations, ", ")
@@ -48,28 +53,35 @@ func RenderText(m chat.Message) string {
 		}
 		parts = append(parts, line)
 	}
-	return Escape(strings.Join(parts, "\n\n") + buttons(m.Buttons))
+	return Escape(strings.Join(parts, "\n\n") + buttons(m))
 }
 
 // Escape makes text safe to print on a terminal: control characters, such
-// as the escape that starts a terminal command sequence, become U+FFFD.
+// as the escape that starts a terminal command sequence, and the invisible
+// marks that reverse the direction of text become U+FFFD.
 // Line breaks and tabs stay.
 func Escape(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r != '\n' && r != '\t' && (unicode.IsControl(r) || r == 0x2028 || r == 0x2029) {
+		if r != '\n' && r != '\t' && (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029) {
 			return unicode.ReplacementChar
 		}
 		return r
 	}, s)
 }
 
-func buttons(bs []chat.Button) string {
-	if len(bs) == 0 {
+func buttons(m chat.Message) string {
+	if len(m.Buttons) == 0 {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString("\n")
-	for i, btn := range bs {
+	if !m.Question {
+		b.WriteString("\n")
+		for _, btn := range m.Buttons {
+			b.WriteString("\n[" + btn.Label + "]")
+		}
+		return b.String()
+	}
+	for i, btn := range m.Buttons {
 		fmt.Fprintf(&b, "\n  %d) %s", i+1, btn.Label)
 	}
 	return b.String()

@@ -25,19 +25,23 @@ const (
 
 // Escape makes plain text show as itself in Discord Markdown: characters
 // that format (* _ ~ ` | \), start a masked link ([ ]) or a mention (<),
-// and those that start a quote, heading or list at a line start, get a
-// backslash.
+// and those that start a quote, heading or list at a line start ("> ",
+// "# ", "- ", "1. "), get a backslash.
 func Escape(s string) string {
 	var b strings.Builder
 	lineStart := true
+	digitsOnly := false // the line so far is digits: "1." would start a list
 	for _, r := range s {
 		switch {
 		case strings.ContainsRune("\\*_~`|[]<", r):
 			b.WriteByte('\\')
 		case lineStart && strings.ContainsRune(">#-+", r):
 			b.WriteByte('\\')
+		case digitsOnly && (r == '.' || r == ')'):
+			b.WriteByte('\\')
 		}
 		b.WriteRune(r)
+		digitsOnly = (lineStart || digitsOnly) && r >= '0' && r <= '9'
 		lineStart = r == '\n' || (lineStart && (r == ' ' || r == '\t'))
 	}
 	return b.String()

@@ -65,6 +65,21 @@ type Result struct {
 	Problems []Problem
 	// Files is the number of lesson files read.
 	Files int
+	// Rejected maps the id of each file that has errors to its path.
+	Rejected map[string]string
+}
+
+// Summary counts the result as "12 lessons, 0 errors, 2 warnings".
+func (r Result) Summary() string {
+	errs := Errors(r.Problems)
+	return fmt.Sprintf("%s, %s, %s", plural(r.Files, "lesson"), plural(errs, "error"), plural(len(r.Problems)-errs, "warning"))
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // LoadDir loads every lesson under dir; see Load.
@@ -81,7 +96,7 @@ func LoadDir(dir string, checks ...Check) Result {
 // problems list every error and warning. Paths in problems are joined to
 // dir, the name the caller knows the folder by.
 func Load(fsys fs.FS, dir string, checks ...Check) Result {
-	res := Result{}
+	res := Result{Rejected: map[string]string{}}
 	var lessons []*Lesson
 	firstPath := map[string]string{}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
@@ -108,23 +123,30 @@ func Load(fsys fs.FS, dir string, checks ...Check) Result {
 		}
 		id := strings.TrimSuffix(base, ".md")
 		l, problems := Parse(shown, id, src)
-		res.Problems = append(res.Problems, problems...)
-		if l == nil {
-			return nil
-		}
+		// A broken file still claims its id, so that its duplicate is
+		// reported now rather than once the first file is fixed.
 		if first, dup := firstPath[id]; dup {
-			res.Problems = append(res.Problems, Problem{Path: shown, Line: 1, Message: fmt.Sprintf("duplicate id %q: %s has the same file name", id, first)})
-			return nil
+			problems = append(problems, Problem{Path: shown, Line: 1, Message: fmt.Sprintf("duplicate id %q: %s has the same file name", id, first)})
+			l = nil
+		} else {
+			firstPath[id] = shown
 		}
-		firstPath[id] = shown
-		failed := false
-		for _, check := range checks {
-			for _, err := range check(l) {
-				res.Problems = append(res.Problems, Problem{Path: shown, Line: 1, Message: err.Error()})
-				failed = true
+		failed := l == nil
+		if l != nil {
+			for _, check := range checks {
+				for _, err := range check(l) {
+					// A problem is one line; a check may join several errors.
+					msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+					problems = append(problems, Problem{Path: shown, Line: 1, Message: msg})
+					failed = true
+				}
 			}
 		}
-		if !failed {
+		sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
+		res.Problems = append(res.Problems, problems...)
+		if failed {
+			res.Rejected[id] = shown
+		} else {
 			lessons = append(lessons, l)
 		}
 		return nil

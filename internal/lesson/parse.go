@@ -28,6 +28,9 @@ var (
 	idPattern       = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	languagePattern = regexp.MustCompile(`^[a-z]{2,3}$`)
 	yamlLinePattern = regexp.MustCompile(`line (\d+)`)
+	// entityPattern matches a CommonMark entity or numeric character
+	// reference at the start of a text.
+	entityPattern = regexp.MustCompile(`^&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});`)
 )
 
 // The section headings of a lesson body, lower-cased.
@@ -310,8 +313,9 @@ func (p *parser) bodySections(l *Lesson) {
 		l.Summary, l.SummaryMade = Summarize(l.Article), true
 		p.warnf(p.bodyLine, "no summary: add a \"## Summary\" section (the post will use the article's first sentences)")
 	}
+	article := articleWords(l.Article)
 	for _, t := range l.Terms {
-		if !ContainsTerm(l.Article, t.Term) {
+		if !containsWords(article, words(t.Term)) {
 			p.warnf(t.Line, "vocabulary term %q not found in the article", t.Term)
 		}
 	}
@@ -509,7 +513,7 @@ func inlineText(n ast.Node, src []byte) string {
 				if c.IsRaw() {
 					b.Write(v)
 				} else {
-					b.WriteString(html.UnescapeString(string(util.UnescapePunctuations(v))))
+					unescapeText(&b, v)
 				}
 				switch {
 				case c.HardLineBreak():
@@ -540,4 +544,28 @@ func inlineText(n ast.Node, src []byte) string {
 	}
 	walk(n)
 	return b.String()
+}
+
+// unescapeText writes Markdown text as the reader sees it: a backslash
+// before punctuation keeps the punctuation, and entity references are
+// decoded. Both happen in one pass, so that an escaped "\&amp;" stays
+// "&amp;" as written rather than becoming "&".
+func unescapeText(b *strings.Builder, v []byte) {
+	b.Grow(len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\' && i+1 < len(v) && util.IsPunct(v[i+1]):
+			b.WriteByte(v[i+1])
+			i++
+			continue
+		case c == '&':
+			if m := entityPattern.Find(v[i:]); m != nil {
+				b.WriteString(html.UnescapeString(string(m)))
+				i += len(m) - 1
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
 }

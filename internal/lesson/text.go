@@ -76,12 +76,26 @@ func cutAtWord(s string, max int) string {
 // in a row, case-insensitively, each as written or with a simple English
 // inflection ("rule out" is found in "ruled out", "study" in "studies").
 func ContainsTerm(article []string, term string) bool {
-	want := words(term)
+	return containsWords(articleWords(article), words(term))
+}
+
+// articleWords splits each paragraph into words once, so that a lesson's
+// terms are all looked up without splitting the article again.
+func articleWords(article []string) [][]string {
+	out := make([][]string, len(article))
+	for i, para := range article {
+		out[i] = words(para)
+	}
+	return out
+}
+
+// containsWords reports whether the words of want appear in a row, each as
+// written or inflected, in one of the paragraphs.
+func containsWords(paragraphs [][]string, want []string) bool {
 	if len(want) == 0 {
 		return false
 	}
-	for _, para := range article {
-		have := words(para)
+	for _, have := range paragraphs {
 		for i := 0; i+len(want) <= len(have); i++ {
 			match := true
 			for j, w := range want {
@@ -110,6 +124,11 @@ func words(s string) []string {
 func inflectionOf(base, word string) bool {
 	if word == base {
 		return true
+	}
+	// Every inflection below keeps all of base but its last letter; most
+	// words fail this, and the suffixes need not be tried.
+	if len(base) > 1 && !strings.HasPrefix(word, base[:len(base)-1]) {
+		return false
 	}
 	for _, suffix := range []string{"s", "es", "ed", "d", "ing", "er", "ers", "est", "ies", "ied"} {
 		stem, ok := strings.CutSuffix(word, suffix)

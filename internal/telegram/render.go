@@ -44,6 +44,10 @@ func RenderHTML(m chat.Message) string {
 				parts = append(parts, Escape(b.Text))
 			}
 		case chat.Vocabulary:
+			if len(b.Terms) == 0 {
+				// A heading over nothing; Discord shows no field either.
+				continue
+			}
 			lines := []string{"<b>" + Escape(b.Label) + "</b>"}
 			for _, t := range b.Terms {
 				line := "• <b>" + Escape(t.Term) + "</b> — <tg-spoiler>" + Escape(strings.Join(t.Translations, ", ")) + "</tg-spoiler>"
