@@ -38,6 +38,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"chat", "", "chat with the tutor in this terminal, with no token", runChat},
+		{"run", "", "serve the Telegram and Discord bots and deliver the daily lessons", runRun},
 		{"check", "[DIR]", "validate a lessons folder; print each problem as path:line: message", runCheck},
 		{"preview", "ID [--as telegram|discord|text]", "print a lesson's daily post as each platform gets it", runPreview},
 		{"import", "FILE [-o OUT]", "turn a plain-text news article with a glossary into a lesson file", runImport},

@@ -45,6 +45,12 @@ type Config struct {
 	Language string `yaml:"language"`
 	// Quiz holds the quiz settings.
 	Quiz Quiz `yaml:"quiz"`
+	// CatchUp is how late a slot missed while the program was down may
+	// still be delivered after a restart, as a Go duration. The default is
+	// "6h".
+	CatchUp string `yaml:"catch_up"`
+	// Delivery holds the delivery worker settings.
+	Delivery Delivery `yaml:"delivery"`
 	// Telegram holds the Telegram bot settings.
 	Telegram Telegram `yaml:"telegram"`
 	// Discord holds the Discord bot settings.
@@ -57,6 +63,36 @@ type Quiz struct {
 	Questions int `yaml:"questions"`
 }
 
+// Delivery holds the delivery worker settings.
+type Delivery struct {
+	// MaxAttempts is how many transient failures a delivery may have
+	// before it is marked failed, from 1 to 100. The default is 5.
+	MaxAttempts int `yaml:"max_attempts"`
+	// ResendUnknown sends again a lesson whose send timed out after the
+	// request was written, at the risk of a duplicate. The default is false.
+	ResendUnknown bool `yaml:"resend_unknown"`
+}
+
+// TelegramRate holds Telegram's rate limits.
+type TelegramRate struct {
+	// MessagesPerSecond caps the messages per second over all chats. The
+	// default is 25.
+	MessagesPerSecond float64 `yaml:"messages_per_second"`
+	// PerChatPerSecond caps the messages per second to one chat. The
+	// default is 1.
+	PerChatPerSecond float64 `yaml:"per_chat_per_second"`
+	// PerGroupPerMinute caps the messages per minute to one group or
+	// channel. The default is 20.
+	PerGroupPerMinute float64 `yaml:"per_group_per_minute"`
+}
+
+// DiscordRate holds Discord's rate limits.
+type DiscordRate struct {
+	// RequestsPerSecond caps the requests per second over all channels, on
+	// top of discordgo's own bucket handling. The default is 40.
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+}
+
 // Telegram holds the Telegram bot settings.
 type Telegram struct {
 	// Token is the bot token. It is empty by default; TELEGRAM_BOT_TOKEN overrides it.
@@ -65,6 +101,8 @@ type Telegram struct {
 	APIURL string `yaml:"api_url"`
 	// Admins are the numeric Telegram user ids of the administrators.
 	Admins []int64 `yaml:"admins"`
+	// Rate holds Telegram's rate limits.
+	Rate TelegramRate `yaml:"rate"`
 }
 
 // Discord holds the Discord bot settings.
@@ -77,6 +115,8 @@ type Discord struct {
 	GuildID string `yaml:"guild_id"`
 	// Admins are the Discord user ids (snowflakes, digits only) of the administrators.
 	Admins []string `yaml:"admins"`
+	// Rate holds Discord's rate limits.
+	Rate DiscordRate `yaml:"rate"`
 }
 
 // Default returns the configuration used for every key the file omits.
@@ -90,13 +130,17 @@ func Default() Config {
 		DeliveryTime: "08:00",
 		Language:     "en",
 		Quiz:         Quiz{Questions: 3},
+		CatchUp:      "6h",
+		Delivery:     Delivery{MaxAttempts: 5},
 		Telegram: Telegram{
 			APIURL: "https://api.telegram.org",
 			Admins: []int64{},
+			Rate:   TelegramRate{MessagesPerSecond: 25, PerChatPerSecond: 1, PerGroupPerMinute: 20},
 		},
 		Discord: Discord{
 			APIURL: "https://discord.com",
 			Admins: []string{},
+			Rate:   DiscordRate{RequestsPerSecond: 40},
 		},
 	}
 }
@@ -126,6 +170,16 @@ func (c Config) Location() *time.Location {
 		return time.UTC
 	}
 	return loc
+}
+
+// CatchUpDuration returns CatchUp as a duration. Call it after
+// [Config.Validate] has succeeded; if CatchUp is not valid it returns 0.
+func (c Config) CatchUpDuration() time.Duration {
+	d, err := time.ParseDuration(c.CatchUp)
+	if err != nil || d < 0 {
+		return 0
+	}
+	return d
 }
 
 // DeliveryClock returns DeliveryTime as an hour (0 to 23) and a minute

@@ -299,8 +299,39 @@ func TestValidate(t *testing.T) {
 				c.DeliveryTime = "23:59"
 				c.Language = "fr"
 				c.Quiz.Questions = 10
-				c.Telegram = Telegram{Token: telegramToken, APIURL: "http://localhost:8081/", Admins: []int64{1, 123456789}}
-				c.Discord = Discord{Token: discordToken, APIURL: "https://proxy.example/discord", GuildID: "41771983423143937", Admins: []string{"80351110224678912"}}
+				c.CatchUp = "0s"
+				c.Delivery = Delivery{MaxAttempts: 100, ResendUnknown: true}
+				c.Telegram = Telegram{Token: telegramToken, APIURL: "http://localhost:8081/", Admins: []int64{1, 123456789},
+					Rate: TelegramRate{MessagesPerSecond: 0.5, PerChatPerSecond: 2, PerGroupPerMinute: 60}}
+				c.Discord = Discord{Token: discordToken, APIURL: "https://proxy.example/discord", GuildID: "41771983423143937", Admins: []string{"80351110224678912"},
+					Rate: DiscordRate{RequestsPerSecond: 10}}
+			},
+		},
+		{
+			name: "ErrCatchUp",
+			edit: func(c *Config) { c.CatchUp = "six hours" },
+			errs: []string{`catch_up: "six hours" is not a duration`},
+		},
+		{
+			name: "ErrCatchUpNegative",
+			edit: func(c *Config) { c.CatchUp = "-1h" },
+			errs: []string{`catch_up: "-1h" is not a duration`},
+		},
+		{
+			name: "ErrMaxAttempts",
+			edit: func(c *Config) { c.Delivery.MaxAttempts = 0 },
+			errs: []string{"delivery.max_attempts: 0 is out of range (want 1 to 100)"},
+		},
+		{
+			name: "ErrRates",
+			edit: func(c *Config) {
+				c.Telegram.Rate = TelegramRate{MessagesPerSecond: -1, PerChatPerSecond: 0, PerGroupPerMinute: 20}
+				c.Discord.Rate.RequestsPerSecond = 0
+			},
+			errs: []string{
+				"telegram.rate.messages_per_second: -1 is not a positive rate",
+				"telegram.rate.per_chat_per_second: 0 is not a positive rate",
+				"discord.rate.requests_per_second: 0 is not a positive rate",
 			},
 		},
 		{name: "OKMidnight", edit: func(c *Config) { c.DeliveryTime = "00:00" }},

@@ -14,6 +14,12 @@ const (
 	maxQuizQuestions = 10
 )
 
+// Limits of the delivery settings.
+const (
+	maxCatchUp          = 7 * 24 * time.Hour
+	maxDeliveryAttempts = 100
+)
+
 // Validate checks every value of c. It returns nil if all are valid, and
 // otherwise one error per problem, joined with [errors.Join]; each error is a
 // single line that starts with the dotted key, such as "quiz.questions: ...".
@@ -43,6 +49,17 @@ func (c Config) Validate() error {
 	if q := c.Quiz.Questions; q < minQuizQuestions || q > maxQuizQuestions {
 		v.addf("quiz.questions: %d is out of range (want %d to %d)", q, minQuizQuestions, maxQuizQuestions)
 	}
+
+	if d, err := time.ParseDuration(c.CatchUp); err != nil || d < 0 || d > maxCatchUp {
+		v.addf("catch_up: %q is not a duration from 0s to 168h (want a Go duration such as 6h or 90m)", c.CatchUp)
+	}
+	if n := c.Delivery.MaxAttempts; n < 1 || n > maxDeliveryAttempts {
+		v.addf("delivery.max_attempts: %d is out of range (want 1 to %d)", n, maxDeliveryAttempts)
+	}
+	v.positive("telegram.rate.messages_per_second", c.Telegram.Rate.MessagesPerSecond)
+	v.positive("telegram.rate.per_chat_per_second", c.Telegram.Rate.PerChatPerSecond)
+	v.positive("telegram.rate.per_group_per_minute", c.Telegram.Rate.PerGroupPerMinute)
+	v.positive("discord.rate.requests_per_second", c.Discord.Rate.RequestsPerSecond)
 
 	v.apiURL("telegram.api_url", c.Telegram.APIURL, "https://api.telegram.org")
 	for i, id := range c.Telegram.Admins {
@@ -133,4 +150,11 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// positive reports a rate that is not above zero.
+func (v *validator) positive(key string, value float64) {
+	if !(value > 0) {
+		v.addf("%s: %v is not a positive rate (want a number above 0, such as 1 or 0.5)", key, value)
+	}
 }

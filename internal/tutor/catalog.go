@@ -1,6 +1,9 @@
 package tutor
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // key names one user-facing text of the message catalog.
 type key string
@@ -12,22 +15,292 @@ const (
 	keyVocabulary  key = "vocabulary"
 	keySource      key = "source"
 	keyFullArticle key = "full_article"
+
+	keyWelcome      key = "welcome"
+	keyCommands     key = "commands"
+	keyAdminHelp    key = "admin_commands"
+	keyHelpStart    key = "help_start"
+	keyHelpSub      key = "help_subscribe"
+	keyHelpUnsub    key = "help_unsubscribe"
+	keyHelpPause    key = "help_pause"
+	keyHelpResume   key = "help_resume"
+	keyHelpSettings key = "help_settings"
+	keyHelpTime     key = "help_time"
+	keyHelpTimezone key = "help_timezone"
+	keyHelpDays     key = "help_days"
+	keyHelpLevel    key = "help_level"
+	keyHelpLanguage key = "help_language"
+	keyHelpLesson   key = "help_lesson"
+	keyHelpRead     key = "help_read"
+	keyHelpQuiz     key = "help_quiz"
+	keyHelpScore    key = "help_score"
+	keyHelpBoard    key = "help_leaderboard"
+	keyHelpStats    key = "help_stats"
+	keyHelpReload   key = "help_reload"
+	keyHelpPreview  key = "help_preview"
+
+	keyUnknownCommand key = "unknown_command"
+	keyTooLong        key = "too_long"
+	keyBadTime        key = "bad_time"
+	keyBadZone        key = "bad_zone"
+	keyBadDays        key = "bad_days"
+	keyBadLevel       key = "bad_level"
+	keyBadLanguage    key = "bad_language"
+	keyBadPause       key = "bad_pause"
+	keyBadSubscribe   key = "bad_subscribe"
+	keyNoArgs         key = "no_args"
+	keyNotAllowed     key = "not_allowed"
+	keyAdminOnly      key = "admin_only"
+	keyTrouble        key = "trouble"
+
+	keySubscribed      key = "subscribed"
+	keyUnsubscribed    key = "unsubscribed"
+	keyNotSubscribed   key = "not_subscribed"
+	keyPausedUntil     key = "paused_until"
+	keyPausedForever   key = "paused_forever"
+	keyResumed         key = "resumed"
+	keyNotPaused       key = "not_paused"
+	keyTimeSet         key = "time_set"
+	keyZoneSet         key = "zone_set"
+	keyDaysSet         key = "days_set"
+	keyLevelSet        key = "level_set"
+	keyLanguageSet     key = "language_set"
+	keyNextLesson      key = "next_lesson"
+	keyNextLessonNone  key = "next_lesson_none"
+	keyNextLessonNever key = "next_lesson_never"
+
+	keySettings         key = "settings"
+	keySettingsActive   key = "settings_active"
+	keySettingsInactive key = "settings_inactive"
+	keySettingsPaused   key = "settings_paused"
+	keySettingsForever  key = "settings_paused_forever"
+	keyAnyLevel         key = "any_level"
+	keyEveryDay         key = "every_day"
+	keyOnDays           key = "on_days"
+	keyDay              key = "day"
+	keyDaysCount        key = "days_count"
+	keyStatsTitle       key = "stats_title"
+
+	keyNoLesson       key = "no_lesson"
+	keyNoCurrent      key = "no_current"
+	keyNoQuiz         key = "no_quiz"
+	keyQuestion       key = "question"
+	keyMeaning        key = "meaning"
+	keyReverse        key = "reverse"
+	keyRight          key = "right"
+	keyWrong          key = "wrong"
+	keyAlready        key = "already"
+	keyUnavailable    key = "unavailable"
+	keyScore          key = "score"
+	keyScoreNone      key = "score_none"
+	keyTopChat        key = "top_chat"
+	keyBoardWeek      key = "board_week"
+	keyBoardAll       key = "board_all"
+	keyBoardEmpty     key = "board_empty"
+	keyBoardLine      key = "board_line"
+	keyStats          key = "stats"
+	keyStatsHardest   key = "stats_hardest"
+	keyStatsLesson    key = "stats_lesson"
+	keyStatsProblems  key = "stats_problems"
+	keyReloaded       key = "reloaded"
+	keyPreviewUsage   key = "preview_usage"
+	keyPreviewUnknown key = "preview_unknown"
 )
 
 // catalog holds every user-facing text, by language then key. Texts are
-// fmt formats; they are plain text, escaped by the adapters.
+// fmt formats of plain text, escaped later by the adapters.
 var catalog = map[string]map[key]string{
 	"en": {
 		keyLevel:       "Level %s",
 		keyVocabulary:  "Vocabulary",
 		keySource:      "Source",
 		keyFullArticle: "Full article",
+
+		keyWelcome:      "Hello! I send a short English news lesson every day: a summary, the key words in French, and a quiz. Send /subscribe to get one daily, or /lesson to start now.",
+		keyCommands:     "Commands:",
+		keyAdminHelp:    "Admin commands:",
+		keyHelpStart:    "/help: this list",
+		keyHelpSub:      "/subscribe [HH:MM] [zone]: a lesson every day in this chat",
+		keyHelpUnsub:    "/unsubscribe: stop the daily lessons",
+		keyHelpPause:    "/pause [days]: pause the lessons (until /resume without a number)",
+		keyHelpResume:   "/resume: start the lessons again",
+		keyHelpSettings: "/settings: this chat's time, zone, days, level and language",
+		keyHelpTime:     "/time HH:MM: the time of the daily lesson",
+		keyHelpTimezone: "/timezone Area/City: this chat's time zone",
+		keyHelpDays:     "/days mon-fri | every | sat,sun: the days with a lesson",
+		keyHelpLevel:    "/level A1…C2 | any: only lessons of this level",
+		keyHelpLanguage: "/language en | fr: the language I speak here",
+		keyHelpLesson:   "/lesson: the current lesson now",
+		keyHelpRead:     "/read: the full article of the current lesson",
+		keyHelpQuiz:     "/quiz: the current lesson's questions again",
+		keyHelpScore:    "/score: your score and streak",
+		keyHelpBoard:    "/leaderboard: this chat's best learners",
+		keyHelpStats:    "/stats: subscriptions, deliveries and answers",
+		keyHelpReload:   "/reload: reload the lessons and list their problems",
+		keyHelpPreview:  "/preview ID: show a lesson's daily post",
+
+		keyUnknownCommand: "I don't know /%s. Send /help for the list of commands.",
+		keyTooLong:        "That is too long for /%s. Example: /subscribe 07:30 Europe/Paris",
+		keyBadTime:        "%q is not a time of day. Use HH:MM on a 24-hour clock, for example: /time 07:30",
+		keyBadZone:        "I don't know the time zone %q. Use an Area/City name, for example: /timezone Europe/Paris",
+		keyBadDays:        "%q is not a set of days. Examples: /days mon-fri, /days every, /days sat,sun",
+		keyBadLevel:       "%q is not a level. Use A1, A2, B1, B2, C1, C2 or any, for example: /level B1",
+		keyBadLanguage:    "I don't speak %q here. Use en or fr, for example: /language fr",
+		keyBadPause:       "%q is not a number of days. Example: /pause 7, or /pause alone to pause until /resume",
+		keyBadSubscribe:   "I could not read %q. Example: /subscribe 07:30 Europe/Paris",
+		keyNoArgs:         "/%s needs a value. Example: %s",
+		keyNotAllowed:     "Only this chat's administrators can change its lessons.",
+		keyAdminOnly:      "/%s is for lessonbot's admins.",
+		keyTrouble:        "Something went wrong on my side. Please try again in a moment.",
+
+		keySubscribed:      "Subscribed: a lesson at %s (%s), %s.",
+		keyUnsubscribed:    "Unsubscribed: no more daily lessons here. Your scores stay; send /subscribe to come back.",
+		keyNotSubscribed:   "This chat is not subscribed. Send /subscribe to get a lesson every day.",
+		keyPausedUntil:     "Paused until %s. Send /resume to start again sooner.",
+		keyPausedForever:   "Paused until you send /resume.",
+		keyResumed:         "Resumed: the daily lessons start again.",
+		keyNotPaused:       "The lessons are not paused.",
+		keyTimeSet:         "The daily lesson now comes at %s (%s).",
+		keyZoneSet:         "Time zone set to %s: the daily lesson comes at %s there.",
+		keyDaysSet:         "Lessons now come on these days: %s.",
+		keyLevelSet:        "Level set to %s.",
+		keyLanguageSet:     "I will speak English here.",
+		keyNextLesson:      "Next lesson: %q, %s.",
+		keyNextLessonNone:  "Next lesson: %s, as soon as a new lesson is added.",
+		keyNextLessonNever: "No lesson is scheduled.",
+
+		keySettings:         "Settings of this chat",
+		keySettingsActive:   "Daily lessons: on",
+		keySettingsInactive: "Daily lessons: off (send /subscribe)",
+		keySettingsPaused:   "Paused until %s",
+		keySettingsForever:  "Paused until /resume",
+		keyAnyLevel:         "any",
+		keyEveryDay:         "every day",
+		keyOnDays:           "on %s",
+		keyDay:              "%d day",
+		keyDaysCount:        "%d days",
+		keyStatsTitle:       "Statistics",
+
+		keyNoLesson:       "There is no lesson for this chat yet. Ask an admin to add some.",
+		keyNoCurrent:      "No lesson yet in this chat. Send /lesson to get one.",
+		keyNoQuiz:         "This lesson has no quiz.",
+		keyQuestion:       "Question %d/%d: %s",
+		keyMeaning:        "What does “%s” mean?",
+		keyReverse:        "Which word means “%s”?",
+		keyRight:          "✅ Right!",
+		keyWrong:          "❌ Not quite: the answer is “%s”.",
+		keyAlready:        "You already answered this question: “%s”.",
+		keyUnavailable:    "This question is no longer available.",
+		keyScore:          "%s: %d/%d correct (%d%%). Streak: %s.",
+		keyScoreNone:      "%s: no answers yet. Send /lesson and answer the quiz!",
+		keyTopChat:        "Top 5 in this chat",
+		keyBoardWeek:      "This week",
+		keyBoardAll:       "All time",
+		keyBoardEmpty:     "No answers yet.",
+		keyBoardLine:      "%d. %s: %d/%d",
+		keyStats:          "Subscriptions: %s\nDeliveries today: %s\nAnswers today: %d",
+		keyStatsHardest:   "Hardest question: %s (%d/%d right)",
+		keyStatsLesson:    "%s: %d%% right (%d answers)",
+		keyStatsProblems:  "Lesson problems:",
+		keyReloaded:       "Reloaded: %s.",
+		keyPreviewUsage:   "Say which lesson, for example: /preview %s",
+		keyPreviewUnknown: "There is no lesson %q. Send /reload to see the lessons' problems.",
 	},
 	"fr": {
 		keyLevel:       "Niveau %s",
 		keyVocabulary:  "Vocabulaire",
 		keySource:      "Source",
 		keyFullArticle: "Article complet",
+
+		keyWelcome:      "Bonjour ! J'envoie chaque jour une courte leçon d'anglais tirée de l'actualité : un résumé, les mots clés en français et un quiz. Envoyez /subscribe pour en recevoir une par jour, ou /lesson pour commencer tout de suite.",
+		keyCommands:     "Commandes :",
+		keyAdminHelp:    "Commandes d'administration :",
+		keyHelpStart:    "/help : cette liste",
+		keyHelpSub:      "/subscribe [HH:MM] [fuseau] : une leçon par jour dans cette discussion",
+		keyHelpUnsub:    "/unsubscribe : arrêter les leçons quotidiennes",
+		keyHelpPause:    "/pause [jours] : mettre les leçons en pause (jusqu'à /resume sans nombre)",
+		keyHelpResume:   "/resume : reprendre les leçons",
+		keyHelpSettings: "/settings : l'heure, le fuseau, les jours, le niveau et la langue de cette discussion",
+		keyHelpTime:     "/time HH:MM : l'heure de la leçon quotidienne",
+		keyHelpTimezone: "/timezone Zone/Ville : le fuseau horaire de cette discussion",
+		keyHelpDays:     "/days mon-fri | every | sat,sun : les jours avec une leçon",
+		keyHelpLevel:    "/level A1…C2 | any : seulement les leçons de ce niveau",
+		keyHelpLanguage: "/language en | fr : la langue que je parle ici",
+		keyHelpLesson:   "/lesson : la leçon en cours, maintenant",
+		keyHelpRead:     "/read : l'article complet de la leçon en cours",
+		keyHelpQuiz:     "/quiz : les questions de la leçon en cours",
+		keyHelpScore:    "/score : votre score et votre série",
+		keyHelpBoard:    "/leaderboard : les meilleurs de cette discussion",
+		keyHelpStats:    "/stats : abonnements, envois et réponses",
+		keyHelpReload:   "/reload : recharger les leçons et lister leurs problèmes",
+		keyHelpPreview:  "/preview ID : afficher le message quotidien d'une leçon",
+
+		keyUnknownCommand: "Je ne connais pas /%s. Envoyez /help pour la liste des commandes.",
+		keyTooLong:        "C'est trop long pour /%s. Exemple : /subscribe 07:30 Europe/Paris",
+		keyBadTime:        "%q n'est pas une heure. Utilisez HH:MM sur 24 heures, par exemple : /time 07:30",
+		keyBadZone:        "Je ne connais pas le fuseau horaire %q. Utilisez un nom Zone/Ville, par exemple : /timezone Europe/Paris",
+		keyBadDays:        "%q n'est pas une liste de jours. Exemples : /days mon-fri, /days every, /days sat,sun",
+		keyBadLevel:       "%q n'est pas un niveau. Utilisez A1, A2, B1, B2, C1, C2 ou any, par exemple : /level B1",
+		keyBadLanguage:    "Je ne parle pas %q ici. Utilisez en ou fr, par exemple : /language en",
+		keyBadPause:       "%q n'est pas un nombre de jours. Exemple : /pause 7, ou /pause seul pour une pause jusqu'à /resume",
+		keyBadSubscribe:   "Je n'ai pas compris %q. Exemple : /subscribe 07:30 Europe/Paris",
+		keyNoArgs:         "/%s attend une valeur. Exemple : %s",
+		keyNotAllowed:     "Seuls les administrateurs de cette discussion peuvent modifier ses leçons.",
+		keyAdminOnly:      "/%s est réservé aux administrateurs de lessonbot.",
+		keyTrouble:        "Un problème est survenu de mon côté. Merci de réessayer dans un instant.",
+
+		keySubscribed:      "Abonnement activé : une leçon à %s (%s), %s.",
+		keyUnsubscribed:    "Désabonné : plus de leçons quotidiennes ici. Vos scores sont conservés ; envoyez /subscribe pour revenir.",
+		keyNotSubscribed:   "Cette discussion n'est pas abonnée. Envoyez /subscribe pour recevoir une leçon par jour.",
+		keyPausedUntil:     "En pause jusqu'au %s. Envoyez /resume pour reprendre plus tôt.",
+		keyPausedForever:   "En pause jusqu'à ce que vous envoyiez /resume.",
+		keyResumed:         "C'est reparti : les leçons quotidiennes reprennent.",
+		keyNotPaused:       "Les leçons ne sont pas en pause.",
+		keyTimeSet:         "La leçon quotidienne arrive désormais à %s (%s).",
+		keyZoneSet:         "Fuseau horaire : %s. La leçon quotidienne y arrive à %s.",
+		keyDaysSet:         "Les leçons arrivent désormais ces jours-là : %s.",
+		keyLevelSet:        "Niveau choisi : %s.",
+		keyLanguageSet:     "Je parlerai français ici.",
+		keyNextLesson:      "Prochaine leçon : « %s », %s.",
+		keyNextLessonNone:  "Prochaine leçon : %s, dès qu'une nouvelle leçon sera ajoutée.",
+		keyNextLessonNever: "Aucune leçon n'est prévue.",
+
+		keySettings:         "Réglages de cette discussion",
+		keySettingsActive:   "Leçons quotidiennes : activées",
+		keySettingsInactive: "Leçons quotidiennes : désactivées (envoyez /subscribe)",
+		keySettingsPaused:   "En pause jusqu'au %s",
+		keySettingsForever:  "En pause jusqu'à /resume",
+		keyAnyLevel:         "tous",
+		keyEveryDay:         "tous les jours",
+		keyOnDays:           "les jours %s",
+		keyDay:              "%d jour",
+		keyDaysCount:        "%d jours",
+		keyStatsTitle:       "Statistiques",
+
+		keyNoLesson:       "Il n'y a pas encore de leçon pour cette discussion. Demandez à un administrateur d'en ajouter.",
+		keyNoCurrent:      "Pas encore de leçon dans cette discussion. Envoyez /lesson pour en recevoir une.",
+		keyNoQuiz:         "Cette leçon n'a pas de quiz.",
+		keyQuestion:       "Question %d/%d : %s",
+		keyMeaning:        "Que veut dire « %s » ?",
+		keyReverse:        "Quel mot veut dire « %s » ?",
+		keyRight:          "✅ Bonne réponse !",
+		keyWrong:          "❌ Raté : la réponse est « %s ».",
+		keyAlready:        "Vous avez déjà répondu à cette question : « %s ».",
+		keyUnavailable:    "Cette question n'est plus disponible.",
+		keyScore:          "%s : %d/%d bonnes réponses (%d %%). Série : %s.",
+		keyScoreNone:      "%s : pas encore de réponse. Envoyez /lesson et répondez au quiz !",
+		keyTopChat:        "Top 5 de cette discussion",
+		keyBoardWeek:      "Cette semaine",
+		keyBoardAll:       "Depuis le début",
+		keyBoardEmpty:     "Pas encore de réponse.",
+		keyBoardLine:      "%d. %s : %d/%d",
+		keyStats:          "Abonnements : %s\nEnvois aujourd'hui : %s\nRéponses aujourd'hui : %d",
+		keyStatsHardest:   "Question la plus difficile : %s (%d/%d justes)",
+		keyStatsLesson:    "%s : %d %% de bonnes réponses (%d réponses)",
+		keyStatsProblems:  "Problèmes des leçons :",
+		keyReloaded:       "Rechargé : %s.",
+		keyPreviewUsage:   "Précisez la leçon, par exemple : /preview %s",
+		keyPreviewUnknown: "Il n'y a pas de leçon %q. Envoyez /reload pour voir les problèmes des leçons.",
 	},
 }
 
@@ -45,4 +318,34 @@ func say(lang string, k key, args ...any) string {
 		return texts[k]
 	}
 	return fmt.Sprintf(texts[k], args...)
+}
+
+var (
+	frenchDays   = [...]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}
+	frenchMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+)
+
+// dayCount writes "1 day", "3 days" or "1 jour", "3 jours".
+func dayCount(lang string, n int) string {
+	if n == 1 || (lang == "fr" && n == 0) {
+		return say(lang, keyDay, n)
+	}
+	return say(lang, keyDaysCount, n)
+}
+
+// formatDay writes a date as "Monday 2 March" or "lundi 2 mars".
+func formatDay(lang string, t time.Time) string {
+	if lang == "fr" {
+		return fmt.Sprintf("%s %d %s", frenchDays[t.Weekday()], t.Day(), frenchMonths[t.Month()-1])
+	}
+	return t.Format("Monday 2 January")
+}
+
+// formatWhen writes a moment as "Monday 2 March at 07:30" or "lundi 2
+// mars à 07:30", in t's location.
+func formatWhen(lang string, t time.Time) string {
+	if lang == "fr" {
+		return formatDay(lang, t) + " à " + t.Format("15:04")
+	}
+	return formatDay(lang, t) + " at " + t.Format("15:04")
 }

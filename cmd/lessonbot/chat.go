@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/console"
+	"github.com/lessonbot/lessonbot/internal/delivery"
+)
+
+func runChat(ctx context.Context, env Env, args []string) int {
+	f := newFlags(env, "chat", "", "chat with the tutor in this terminal: a private chat with the same lessons and database as the bots; type a command, or the number of a choice when a question is asked")
+	pos, code, done := f.parse(env, args)
+	if done {
+		return code
+	}
+	if len(pos) != 0 {
+		fmt.Fprintf(env.Stderr, "lessonbot chat: takes no arguments, got %q\n", pos)
+		return exitUsage
+	}
+	cfg, ok := configFor(env, f)
+	if !ok {
+		return exitFailure
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := openApp(ctx, cfg, log, time.Now)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "lessonbot chat: %v\n", err)
+		return exitFailure
+	}
+	defer a.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	wg.Go(func() { watchLessons(ctx, cfg.Lessons, a.lessons, log, hup) })
+
+	terminal := console.New(a.tutor, env.Stdout)
+	a.deliver(ctx, &wg, map[string]delivery.Platform{chat.Console: {Sender: terminal}})
+	if err := terminal.Run(ctx, env.Stdin); err != nil {
+		fmt.Fprintf(env.Stderr, "lessonbot chat: read input: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func runRun(ctx context.Context, env Env, args []string) int {
+	f := newFlags(env, "run", "", "serve the configured Telegram and Discord bots and deliver the daily lessons")
+	pos, code, done := f.parse(env, args)
+	if done {
+		return code
+	}
+	if len(pos) != 0 {
+		fmt.Fprintf(env.Stderr, "lessonbot run: takes no arguments, got %q\n", pos)
+		return exitUsage
+	}
+	cfg, ok := configFor(env, f)
+	if !ok {
+		return exitFailure
+	}
+	if cfg.Telegram.Token == "" && cfg.Discord.Token == "" {
+		fmt.Fprintln(env.Stderr, "lessonbot run: no platform configured: set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN (or telegram.token / discord.token in the config), or try the bot locally with: lessonbot chat")
+		return exitUsage
+	}
+	fmt.Fprintln(env.Stderr, "lessonbot run: the Telegram and Discord connections are not built yet; try the bot locally with: lessonbot chat")
+	return exitUsage
+}

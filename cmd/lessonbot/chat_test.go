@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lessonbot/lessonbot/internal/lesson"
+	"github.com/lessonbot/lessonbot/internal/quiz"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from the program while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// writeChatConfig writes a config file in dir with a database there and
+// the given lessons folder, and returns its path.
+func writeChatConfig(t *testing.T, dir, lessons string) string {
+	t.Helper()
+	path := filepath.Join(dir, "config.yaml")
+	body := fmt.Sprintf("database: %q\nlessons: %q\n", filepath.Join(dir, "lessonbot.db"), lessons)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func runChatOnce(t *testing.T, configPath, input string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"chat", "--config", configPath}, Env{
+		Stdin: strings.NewReader(input), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" },
+	})
+	if code != exitOK {
+		t.Fatalf("chat exited %d; stderr:\n%s", code, errOut.String())
+	}
+	return out.String()
+}
+
+// TestChatPipedScoreSurvivesRestart answers the first lesson's three
+// questions, two right, and sees 2/3 in /score, then again after a
+// restart of the program on the same database.
+func TestChatPipedScoreSurvivesRestart(t *testing.T) {
+	lessonsDir, err := filepath.Abs("../../lessons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeChatConfig(t, t.TempDir(), lessonsDir)
+
+	res := lesson.LoadDir(lessonsDir)
+	first := res.Library.Lessons()[0]
+	qs := quiz.Questions(first, res.Library, 3)
+	if len(qs) != 3 {
+		t.Fatalf("the first lesson has %d questions, want 3", len(qs))
+	}
+	right := func(q quiz.Question) int { return q.Correct + 1 }
+	wrong := func(q quiz.Question) int { return (q.Correct+1)%len(q.Choices) + 1 }
+	input := fmt.Sprintf("/subscribe 07:30 Europe/Paris\n/lesson\n%d\n%d\n%d\n/score\n", right(qs[0]), wrong(qs[1]), right(qs[2]))
+
+	out := runChatOnce(t, cfg, input)
+	for _, want := range []string{
+		"Subscribed: a lesson at 07:30 (Europe/Paris)",
+		first.Title,
+		"Question 1/3",
+		"Question 3/3",
+		"✅",
+		"❌",
+		"you: 2/3 correct (67%)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	out = runChatOnce(t, cfg, "/score\n/settings\n")
+	if !strings.Contains(out, "you: 2/3 correct") {
+		t.Errorf("after a restart, /score lacks 2/3:\n%s", out)
+	}
+	if !strings.Contains(out, "Daily lessons: on") || !strings.Contains(out, "07:30") {
+		t.Errorf("after a restart, the subscription is gone:\n%s", out)
+	}
+}
+
+func TestChatNumberWithoutQuestion(t *testing.T) {
+	lessonsDir, _ := filepath.Abs("../../lessons")
+	out := runChatOnce(t, writeChatConfig(t, t.TempDir(), lessonsDir), "1\nhello\n/lesson\n9\n")
+	if !strings.Contains(out, "Type a command such as /lesson or /help.") {
+		t.Errorf("a number with no question waiting got no hint:\n%s", out)
+	}
+	if !strings.Contains(out, "Type a number from 1 to") {
+		t.Errorf("an out-of-range choice got no hint:\n%s", out)
+	}
+}
+
+const watchedLesson = `---
+title: %s
+level: B1
+---
+The harbour ferry now leaves every twenty minutes.
+
+## Summary
+More ferries.
+`
+
+// TestChatServesLessonChanges edits, breaks and removes lesson files while
+// the program runs, and sees each change (or the last good copy) served.
+func TestChatServesLessonChanges(t *testing.T) {
+	dir := t.TempDir()
+	lessons := filepath.Join(dir, "lessons")
+	if err := os.Mkdir(lessons, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeLesson := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(lessons, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeLesson("alpha.md", fmt.Sprintf(watchedLesson, "Ferries every twenty minutes"))
+	cfg := writeChatConfig(t, dir, lessons)
+
+	in, inWriter := io.Pipe()
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, []string{"chat", "--config", cfg}, Env{Stdin: in, Stdout: out, Stderr: io.Discard, Getenv: func(string) string { return "" }})
+	}()
+	defer func() {
+		cancel()
+		inWriter.Close()
+		if code := <-done; code != exitOK {
+			t.Errorf("chat exited %d", code)
+		}
+	}()
+
+	// eventually sends cmd until the output after it contains want.
+	eventually := func(cmd, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mark := len(out.String())
+			if _, err := io.WriteString(inWriter, cmd+"\n"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if strings.Contains(out.String()[mark:], want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after %q, no %q in:\n%s", cmd, want, out.String()[mark:])
+			}
+		}
+	}
+
+	eventually("/preview alpha", "Ferries every twenty minutes")
+
+	writeLesson("alpha.md", fmt.Sprintf(watchedLesson, "Ferries every ten minutes"))
+	eventually("/preview alpha", "Ferries every ten minutes")
+
+	writeLesson("alpha.md", "---\nlevel: B1\n---\nNo title now.\n")
+	eventually("/stats", "missing title")
+	eventually("/preview alpha", "Ferries every ten minutes")
+
+	writeLesson("beta.md", fmt.Sprintf(watchedLesson, "A second ferry line opens"))
+	eventually("/preview beta", "A second ferry line opens")
+
+	if err := os.Remove(filepath.Join(lessons, "beta.md")); err != nil {
+		t.Fatal(err)
+	}
+	eventually("/preview beta", `There is no lesson "beta"`)
+}
+
+func TestRunWithoutPlatform(t *testing.T) {
+	var out, errOut bytes.Buffer
+	cfg := writeChatConfig(t, t.TempDir(), "lessons")
+	code := Main(context.Background(), []string{"run", "--config", cfg}, Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
+	if code != exitUsage {
+		t.Errorf("run exited %d, want %d", code, exitUsage)
+	}
+	for _, want := range []string{"TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "lessonbot chat"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("run's message lacks %q: %s", want, errOut.String())
+		}
+	}
+}

@@ -1,0 +1,254 @@
+// Package schedule turns subscriptions into due deliveries: one cron entry
+// per distinct (time, zone, weekdays) among the active subscriptions, and
+// when an entry fires, one outbox row per subscription on it. It also
+// catches up a slot missed while the program was down.
+package schedule
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/lessonbot/lessonbot/internal/store"
+)
+
+// DefaultCatchUp is how late a missed slot may still be delivered after a
+// restart (config catch_up).
+const DefaultCatchUp = 6 * time.Hour
+
+// Scheduler keeps the cron entries in step with the subscriptions and
+// writes due deliveries. It is safe for concurrent use.
+type Scheduler struct {
+	store   *store.Store
+	catchUp time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	// due is told, without blocking, that rows were written.
+	due func()
+
+	cron    *cron.Cron
+	mu      sync.Mutex
+	entries map[string]cron.EntryID // by spec
+}
+
+// New returns a scheduler. now is the clock; due, when not nil, is called
+// after rows are written, so that the delivery workers look at once.
+func New(st *store.Store, catchUp time.Duration, now func() time.Time, log *slog.Logger, due func()) *Scheduler {
+	if due == nil {
+		due = func() {}
+	}
+	s := &Scheduler{store: st, catchUp: catchUp, now: now, log: log, due: due, entries: map[string]cron.EntryID{}}
+	s.cron = cron.New(
+		cron.WithLocation(time.UTC),
+		cron.WithChain(cron.Recover(cronLogger{log})),
+		cron.WithLogger(cronLogger{log}),
+	)
+	return s
+}
+
+// Run catches up missed slots, starts the cron entries and keeps them
+// until ctx is done; then it waits for a running job to finish.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if err := s.CatchUp(ctx); err != nil {
+		s.log.Error("catch-up failed", "err", err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		return err
+	}
+	s.cron.Start()
+	<-ctx.Done()
+	<-s.cron.Stop().Done()
+	return nil
+}
+
+// entry is one distinct schedule among the subscriptions.
+type entry struct {
+	hour, minute int
+	zone         string
+	days         store.Weekdays
+}
+
+// Spec writes the entry as a cron spec with its zone, such as
+// "CRON_TZ=Europe/Paris 30 7 * * 1-5".
+func (e entry) Spec() string {
+	return fmt.Sprintf("CRON_TZ=%s %d %d * * %s", e.zone, e.minute, e.hour, cronDays(e.days))
+}
+
+// cronDays writes weekdays as a cron day-of-week field.
+func cronDays(w store.Weekdays) string {
+	if w&store.EveryDay == store.EveryDay {
+		return "*"
+	}
+	var days []string
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if w.Has(d) {
+			days = append(days, fmt.Sprint(int(d)))
+		}
+	}
+	return strings.Join(days, ",")
+}
+
+func entryOf(sub store.Subscription) entry {
+	return entry{hour: sub.Hour, minute: sub.Minute, zone: sub.Zone, days: sub.Weekdays}
+}
+
+// Sync adds a cron entry for every distinct schedule among the active
+// subscriptions and removes the entries no subscription uses any more.
+// Call it after a subscription changes; it needs no restart.
+func (s *Scheduler) Sync(ctx context.Context) error {
+	subs, err := s.store.ActiveSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("schedule: sync: %w", err)
+	}
+	want := map[string]entry{}
+	for _, sub := range subs {
+		e := entryOf(sub)
+		want[e.Spec()] = e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for spec, id := range s.entries {
+		if _, ok := want[spec]; !ok {
+			s.cron.Remove(id)
+			delete(s.entries, spec)
+		}
+	}
+	for spec, e := range want {
+		if _, ok := s.entries[spec]; ok {
+			continue
+		}
+		sched, err := scheduleOf(e)
+		if err != nil {
+			s.log.Error("cannot schedule", "spec", spec, "err", err)
+			continue
+		}
+		e := e
+		s.entries[spec] = s.cron.Schedule(sched, cron.FuncJob(func() { s.fire(e) }))
+	}
+	return nil
+}
+
+// Specs returns the cron specs in service, sorted; for tests and logs.
+func (s *Scheduler) Specs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	specs := make([]string, 0, len(s.entries))
+	for spec := range s.entries {
+		specs = append(specs, spec)
+	}
+	sort.Strings(specs)
+	return specs
+}
+
+// scheduleOf parses the entry's spec, which validates it, and returns the
+// schedule cron runs: store.Daily, because cron's own never fires a time
+// that falls in a spring-forward gap, where a chat should still get its
+// lesson at the first valid minute after it, and a day must have exactly
+// one slot when a time repeats on fall-back.
+func scheduleOf(e entry) (cron.Schedule, error) {
+	if _, err := cron.ParseStandard(e.Spec()); err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(e.zone)
+	if err != nil {
+		return nil, err
+	}
+	return store.Daily{Hour: e.hour, Minute: e.minute, Weekdays: e.days, Location: loc}, nil
+}
+
+// fire writes the deliveries of the slot that is due now on entry e.
+func (s *Scheduler) fire(e entry) {
+	ctx := context.Background()
+	sched, err := scheduleOf(e)
+	if err != nil {
+		s.log.Error("cannot schedule", "spec", e.Spec(), "err", err)
+		return
+	}
+	slot := sched.(store.Daily).Prev(s.now())
+	n, err := s.enqueue(ctx, slot, func(sub store.Subscription) bool { return entryOf(sub) == e })
+	if err != nil {
+		s.log.Error("writing due deliveries failed", "spec", e.Spec(), "slot", slot, "err", err)
+		return
+	}
+	s.log.Info("slot due", "spec", e.Spec(), "slot", slot, "deliveries", n)
+}
+
+// enqueue writes a pending delivery at slot for every active subscription
+// that match selects and that is not paused at slot.
+func (s *Scheduler) enqueue(ctx context.Context, slot time.Time, match func(store.Subscription) bool) (int, error) {
+	subs, err := s.store.ActiveSubscriptions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	for _, sub := range subs {
+		if match(sub) && !paused(sub, slot) {
+			ids = append(ids, sub.ID)
+		}
+	}
+	n, err := s.store.EnqueueSlot(ctx, ids, slot)
+	if n > 0 {
+		s.due()
+	}
+	return n, err
+}
+
+func paused(sub store.Subscription, at time.Time) bool {
+	return !sub.PausedUntil.IsZero() && at.Before(sub.PausedUntil)
+}
+
+// CatchUp gives every active subscription whose last slot passed while
+// the program was down, no longer than catch_up ago, that slot now; older
+// missed slots are skipped, so a chat gets at most one catch-up lesson
+// however long the outage.
+func (s *Scheduler) CatchUp(ctx context.Context) error {
+	subs, err := s.store.ActiveSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("schedule: catch up: %w", err)
+	}
+	now := s.now()
+	bySlot := map[time.Time][]int64{}
+	for _, sub := range subs {
+		d, err := sub.Daily()
+		if err != nil {
+			s.log.Error("cannot schedule", "subscription", sub.ID, "err", err)
+			continue
+		}
+		last := d.Prev(now)
+		if last.IsZero() || now.Sub(last) > s.catchUp || last.Before(sub.CreatedAt) || paused(sub, last) {
+			continue
+		}
+		bySlot[last] = append(bySlot[last], sub.ID)
+	}
+	total := 0
+	for slot, ids := range bySlot {
+		n, err := s.store.EnqueueSlot(ctx, ids, slot)
+		if err != nil {
+			return fmt.Errorf("schedule: catch up: %w", err)
+		}
+		total += n
+	}
+	if total > 0 {
+		s.log.Info("caught up missed slots", "deliveries", total)
+		s.due()
+	}
+	return nil
+}
+
+// cronLogger sends cron's own messages, such as a recovered panic, to
+// slog.
+type cronLogger struct{ log *slog.Logger }
+
+func (l cronLogger) Info(msg string, keysAndValues ...any) {
+	l.log.Debug("cron: "+msg, keysAndValues...)
+}
+
+func (l cronLogger) Error(err error, msg string, keysAndValues ...any) {
+	l.log.Error("cron: "+msg, append(keysAndValues, "err", err)...)
+}

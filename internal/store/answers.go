@@ -1,0 +1,639 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Answer is a learner's answer to one quiz question.
+type Answer struct {
+	// LearnerID is the learner, from Learner.
+	LearnerID int64
+	// Chat is the chat.Address.Key() of the chat the answer was given in.
+	Chat string
+	// LessonID is the lesson the question belongs to.
+	LessonID string
+	// QuestionKey identifies the question across edits of its lesson.
+	QuestionKey string
+	// Choice is the index of the choice picked.
+	Choice int
+	// Correct is whether that choice was right.
+	Correct bool
+	// At is when the answer was given; stored to the millisecond.
+	At time.Time
+}
+
+// maxAnswerBatch bounds how many answers share one transaction, and is the
+// length of the committer's queue: a caller beyond it waits in its send
+// (or until its context ends).
+const maxAnswerBatch = 512
+
+// lingerAnswers bounds how long the committer waits for a batch to fill up
+// to the size of the previous one.
+const lingerAnswers = 200 * time.Microsecond
+
+// The statements RecordAnswer runs for each answer, prepared in Open.
+// An answer to a question the learner already answered inserts nothing
+// (the first answer counts), and the earlier answer is read back.
+const (
+	insertAnswerSQL = `INSERT INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (learner_id, question_key) DO NOTHING`
+	selectAnswerSQL = `SELECT chat, lesson_id, choice, correct, answered_at FROM answers
+		WHERE learner_id = ? AND question_key = ?`
+)
+
+// answerRequest is one RecordAnswer call waiting for the committer.
+type answerRequest struct {
+	ctx    context.Context
+	answer Answer
+	reply  chan answerResult // buffered: the committer never waits for a caller
+}
+
+// answerResult is what the committer hands back to a RecordAnswer call.
+type answerResult struct {
+	stored Answer
+	first  bool
+	err    error
+}
+
+// RecordAnswer stores a's answer unless the learner already answered that
+// question, and returns the stored answer and whether a was the first. When
+// it was not, stored is the earlier answer and nothing changes.
+//
+// It returns once the answer is durable: committed with synchronous FULL.
+// Concurrent calls are batched into one transaction (group commit), so one
+// fsync serves them all. When ctx ends first, RecordAnswer returns ctx's
+// error and the answer may or may not have been recorded; calling again
+// with the same answer is safe, and reports the stored one.
+func (s *Store) RecordAnswer(ctx context.Context, a Answer) (stored Answer, first bool, err error) {
+	if a.QuestionKey == "" {
+		return Answer{}, false, errors.New("store: record answer: empty question key")
+	}
+	if err := ctx.Err(); err != nil {
+		return Answer{}, false, fmt.Errorf("store: record answer: %w", err)
+	}
+	req := &answerRequest{ctx: ctx, answer: a, reply: make(chan answerResult, 1)}
+	select {
+	case s.answers <- req:
+	case <-s.stopped:
+		return Answer{}, false, fmt.Errorf("store: record answer: %w", errClosed)
+	case <-ctx.Done():
+		return Answer{}, false, fmt.Errorf("store: record answer: %w", ctx.Err())
+	}
+	var res answerResult
+	select {
+	case res = <-req.reply:
+	case <-s.stopped:
+		// The committer replies before it stops; a request it never took
+		// was not recorded.
+		select {
+		case res = <-req.reply:
+		default:
+			res.err = errClosed
+		}
+	case <-ctx.Done():
+		res.err = ctx.Err()
+	}
+	if res.err != nil {
+		return Answer{}, false, fmt.Errorf("store: record answer: %w", res.err)
+	}
+	return res.stored, res.first, nil
+}
+
+// commitAnswers is the group committer, started by Open. It takes the
+// answers waiting, writes them in one transaction on its own connection,
+// commits, and only then replies to each caller. Answers that arrive during
+// a commit form the next batch, so the batch grows with the load. After
+// Close it commits what is still queued, then stops.
+func (s *Store) commitAnswers() {
+	defer close(s.stopped)
+	batch := make([]*answerRequest, 0, maxAnswerBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	want := 1
+	for {
+		select {
+		case req := <-s.answers:
+			batch = s.gatherAnswers(append(batch[:0], req), want, linger)
+			want = len(batch)
+			s.commitBatch(batch)
+		case <-s.quit:
+			for {
+				batch = s.gatherAnswers(batch[:0], 0, linger)
+				if len(batch) == 0 {
+					return
+				}
+				s.commitBatch(batch)
+			}
+		}
+	}
+}
+
+// gatherAnswers adds the requests already queued to batch, up to
+// maxAnswerBatch. While batch is smaller than want, the size of the previous
+// batch, it waits a little (lingerAnswers in all) for more: the callers just
+// answered are about to send their next answers, and without the wait they
+// would miss this batch and wait a whole commit for the next one. Under a
+// steady load, that keeps the batches full instead of alternating between
+// two half-full ones.
+func (s *Store) gatherAnswers(batch []*answerRequest, want int, linger *time.Timer) []*answerRequest {
+	lingering := false
+	defer linger.Stop()
+	for len(batch) < maxAnswerBatch {
+		select {
+		case req := <-s.answers:
+			batch = append(batch, req)
+			continue
+		default:
+		}
+		if len(batch) >= want {
+			return batch
+		}
+		if !lingering {
+			linger.Reset(lingerAnswers)
+			lingering = true
+		}
+		select {
+		case req := <-s.answers:
+			batch = append(batch, req)
+		case <-linger.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commitBatch records batch in one transaction and replies to each caller.
+// A caller whose context has ended is answered with its error and skipped.
+// When the transaction cannot begin, every caller gets that error. When a
+// statement or the commit fails, the batch is rolled back and each answer is
+// retried alone in its own transaction, so that one bad answer (say, an
+// unknown learner) fails only its own caller.
+func (s *Store) commitBatch(batch []*answerRequest) {
+	// The transaction does not use any caller's context: it serves them all.
+	ctx := context.Background()
+	live := batch[:0]
+	for _, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			req.reply <- answerResult{err: err}
+			continue
+		}
+		live = append(live, req)
+	}
+	if len(live) == 0 {
+		return
+	}
+
+	results, err := s.writeBatch(ctx, live)
+	var begin beginError
+	switch {
+	case errors.As(err, &begin):
+		for _, req := range live {
+			req.reply <- answerResult{err: err}
+		}
+	case err != nil:
+		for _, req := range live {
+			if err := req.ctx.Err(); err != nil {
+				req.reply <- answerResult{err: err}
+				continue
+			}
+			var res answerResult
+			res.stored, res.first, res.err = s.recordAnswerTx(ctx, s.committer, req.answer)
+			req.reply <- res
+		}
+	default:
+		for i, req := range live {
+			req.reply <- results[i]
+		}
+	}
+}
+
+// beginError marks a failure to begin a transaction: retrying each answer
+// alone would meet the same lock.
+type beginError struct{ err error }
+
+func (e beginError) Error() string { return "begin: " + e.err.Error() }
+func (e beginError) Unwrap() error { return e.err }
+
+// writeBatch records every answer of batch in one transaction on the
+// committer's connection and commits it. See insertAnswers for how.
+func (s *Store) writeBatch(ctx context.Context, batch []*answerRequest) ([]answerResult, error) {
+	if err := s.lockWrite(ctx); err != nil {
+		return nil, beginError{err}
+	}
+	defer s.unlockWrite()
+	tx, err := s.committer.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, beginError{err}
+	}
+	defer tx.Rollback()
+	results, err := s.insertAnswers(ctx, tx, batch)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// maxRowsPerStatement bounds the rows of one multi-row statement of a batch;
+// a larger batch is written in chunks of this many. It also bounds how many
+// statements the committer keeps prepared (one per row count and kind), and
+// keeps the parameters (7 a row) far below SQLite's limit.
+const maxRowsPerStatement = 64
+
+// batchStmts are the committer's multi-row statements, indexed by their
+// number of rows, each prepared on first use and kept until Close. Only a
+// writer holding the write turn (lockWrite) touches them.
+type batchStmts struct {
+	insert [maxRowsPerStatement + 1]*sql.Stmt
+	find   [maxRowsPerStatement + 1]*sql.Stmt
+}
+
+// close closes every statement prepared so far.
+func (b *batchStmts) close() error {
+	var errs []error
+	for _, sts := range [][]*sql.Stmt{b.insert[:], b.find[:]} {
+		for _, st := range sts {
+			if st != nil {
+				errs = append(errs, st.Close())
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// insertAnswersSQL inserts n answers in one statement; RETURNING names the
+// ones inserted. An answer whose learner already answered the question
+// inserts nothing (the first answer counts).
+//
+// OR IGNORE, rather than ON CONFLICT DO NOTHING, makes every constraint that
+// could abort the statement midway skip its row instead; with the foreign
+// key on learners deferred to COMMIT, nothing is left that could, so SQLite
+// needs no statement journal, which would copy every page the statement
+// touches before changing it (a third of a batch's time). Nothing is lost: a
+// row skipped for a NOT NULL or CHECK constraint (which the Go types rule
+// out) is neither returned nor found afterwards, which fails the batch, and
+// an unknown learner fails its COMMIT; either way the answers are retried
+// one by one with insertAnswerSQL, which reports the error to its caller.
+func insertAnswersSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT OR IGNORE INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(` RETURNING learner_id, question_key`)
+	return b.String()
+}
+
+// findAnswersSQL reads the stored answers of n (learner, question) pairs,
+// through the UNIQUE (learner_id, question_key) index.
+func findAnswersSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`SELECT learner_id, question_key, chat, lesson_id, choice, correct, answered_at FROM answers
+		WHERE (learner_id, question_key) IN (VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// batchStmt returns the statement of n rows from stmts, preparing it with
+// build(n) on first use.
+func (s *Store) batchStmt(ctx context.Context, stmts []*sql.Stmt, n int, build func(int) string) (*sql.Stmt, error) {
+	if st := stmts[n]; st != nil {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, build(n))
+	if err != nil {
+		return nil, fmt.Errorf("prepare %d-row statement: %w", n, err)
+	}
+	stmts[n] = st
+	return st, nil
+}
+
+// answerKey is what makes an answer unique: its learner and question.
+type answerKey struct {
+	learner  int64
+	question string
+}
+
+// insertAnswers records the answers of batch inside tx and returns each
+// one's result, in batch order, with one multi-row INSERT per chunk of
+// maxRowsPerStatement distinct answers and, only when some were answered
+// before, one SELECT per chunk of those for the earlier answers.
+//
+// Requests for the same learner and question within the batch are settled
+// here, not by SQLite: the first in arrival (batch) order is the one
+// inserted, and each later one gets its stored answer with first false, as
+// if it had come in a later batch.
+//
+// Any error fails the whole batch: the caller rolls it back and retries the
+// answers one by one, so a bad answer fails only its own caller.
+func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRequest) ([]answerResult, error) {
+	results := make([]answerResult, len(batch))
+	// leaderOf[i] is the index of the first request with batch[i]'s key.
+	leaderOf := make([]int, len(batch))
+	first := make(map[answerKey]int, len(batch))
+	leaders := make([]int, 0, len(batch))
+	for i, req := range batch {
+		k := answerKey{req.answer.LearnerID, req.answer.QuestionKey}
+		if j, ok := first[k]; ok {
+			leaderOf[i] = j
+			continue
+		}
+		first[k] = i
+		leaderOf[i] = i
+		leaders = append(leaders, i)
+	}
+
+	// done[i] reports that results[i] is set, for the leaders.
+	done := make([]bool, len(batch))
+	missing := 0
+	args := make([]any, 0, 7*min(len(leaders), maxRowsPerStatement))
+	for chunk := range slices.Chunk(leaders, maxRowsPerStatement) {
+		st, err := s.batchStmt(ctx, s.batch.insert[:], len(chunk), insertAnswersSQL)
+		if err != nil {
+			return nil, err
+		}
+		args = args[:0]
+		for _, i := range chunk {
+			a := &batch[i].answer
+			args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli())
+		}
+		n, err := scanAnswers(ctx, tx.StmtContext(ctx, st), args, func(rows *sql.Rows) error {
+			var k answerKey
+			if err := rows.Scan(&k.learner, &k.question); err != nil {
+				return err
+			}
+			i, ok := first[k]
+			if !ok || done[i] {
+				return fmt.Errorf("insert returned an unexpected answer (%d, %q)", k.learner, k.question)
+			}
+			a := batch[i].answer
+			a.At = time.UnixMilli(a.At.UnixMilli()).UTC()
+			results[i], done[i] = answerResult{stored: a, first: true}, true
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		missing += len(chunk) - n
+	}
+
+	if missing > 0 {
+		// The answers not inserted were answered before this batch.
+		earlier := make([]int, 0, missing)
+		for _, i := range leaders {
+			if !done[i] {
+				earlier = append(earlier, i)
+			}
+		}
+		for chunk := range slices.Chunk(earlier, maxRowsPerStatement) {
+			st, err := s.batchStmt(ctx, s.batch.find[:], len(chunk), findAnswersSQL)
+			if err != nil {
+				return nil, err
+			}
+			args = args[:0]
+			for _, i := range chunk {
+				args = append(args, batch[i].answer.LearnerID, batch[i].answer.QuestionKey)
+			}
+			n, err := scanAnswers(ctx, tx.StmtContext(ctx, st), args, func(rows *sql.Rows) error {
+				var prev Answer
+				var ms int64
+				if err := rows.Scan(&prev.LearnerID, &prev.QuestionKey, &prev.Chat, &prev.LessonID, &prev.Choice, &prev.Correct, &ms); err != nil {
+					return err
+				}
+				i, ok := first[answerKey{prev.LearnerID, prev.QuestionKey}]
+				if !ok || done[i] {
+					return fmt.Errorf("select returned an unexpected answer (%d, %q)", prev.LearnerID, prev.QuestionKey)
+				}
+				prev.At = time.UnixMilli(ms).UTC()
+				results[i], done[i] = answerResult{stored: prev}, true
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			if n != len(chunk) {
+				return nil, fmt.Errorf("%d answers neither inserted nor found", len(chunk)-n)
+			}
+		}
+	}
+
+	for i, j := range leaderOf {
+		if i != j {
+			results[i] = answerResult{stored: results[j].stored}
+		}
+	}
+	return results, nil
+}
+
+// scanAnswers runs the query st with args and calls scan for each row; it
+// returns the number of rows.
+func scanAnswers(ctx context.Context, st *sql.Stmt, args []any, scan func(*sql.Rows) error) (int, error) {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	return n, rows.Close()
+}
+
+// txBeginner is what recordAnswerTx runs its transaction on: the pool
+// (*sql.DB) or one connection (*sql.Conn).
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// recordAnswerTx records a in a transaction of its own, BEGIN IMMEDIATE to
+// COMMIT, with the same statements as a batch: the committer's fallback for
+// a failed batch, and the one-transaction-per-answer baseline of
+// BenchmarkRecordAnswer.
+func (s *Store) recordAnswerTx(ctx context.Context, on txBeginner, a Answer) (Answer, bool, error) {
+	if err := s.lockWrite(ctx); err != nil {
+		return Answer{}, false, err
+	}
+	defer s.unlockWrite()
+	tx, err := on.BeginTx(ctx, nil)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	defer tx.Rollback()
+	stored, first, err := recordAnswerIn(ctx, tx.StmtContext(ctx, s.insertAnswer), tx.StmtContext(ctx, s.selectAnswer), a)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Answer{}, false, err
+	}
+	return stored, first, nil
+}
+
+// recordAnswerIn runs the insert, and the read-back of the earlier answer
+// when there is one, inside the caller's transaction.
+func recordAnswerIn(ctx context.Context, ins, sel *sql.Stmt, a Answer) (Answer, bool, error) {
+	ms := a.At.UnixMilli()
+	res, err := ins.ExecContext(ctx, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), ms)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return Answer{}, false, err
+	}
+	if n == 1 {
+		a.At = time.UnixMilli(ms).UTC()
+		return a, true, nil
+	}
+	prev := Answer{LearnerID: a.LearnerID, QuestionKey: a.QuestionKey}
+	err = sel.QueryRowContext(ctx, a.LearnerID, a.QuestionKey).Scan(&prev.Chat, &prev.LessonID, &prev.Choice, &prev.Correct, &ms)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	prev.At = time.UnixMilli(ms).UTC()
+	return prev, false, nil
+}
+
+// Score returns how many of the learner's answers were correct, and how
+// many there are.
+func (s *Store) Score(ctx context.Context, learnerID int64) (correct, answered int, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT coalesce(sum(correct), 0), count(*) FROM answers
+		WHERE learner_id = ?`, learnerID).Scan(&correct, &answered)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: score of %d: %w", learnerID, err)
+	}
+	return correct, answered, nil
+}
+
+// AnswerTimes returns when the learner answered, at or after since, newest
+// first: the input of a streak.
+func (s *Store) AnswerTimes(ctx context.Context, learnerID int64, since time.Time) ([]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT answered_at FROM answers
+		WHERE learner_id = ? AND answered_at >= ? ORDER BY answered_at DESC`,
+		learnerID, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("store: answer times of %d: %w", learnerID, err)
+	}
+	defer rows.Close()
+	var times []time.Time
+	for rows.Next() {
+		var ms int64
+		if err := rows.Scan(&ms); err != nil {
+			return nil, fmt.Errorf("store: answer times of %d: %w", learnerID, err)
+		}
+		times = append(times, time.UnixMilli(ms).UTC())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: answer times of %d: %w", learnerID, err)
+	}
+	return times, nil
+}
+
+// Rank is one line of a leaderboard.
+type Rank struct {
+	// LearnerID is the learner.
+	LearnerID int64
+	// Name is the learner's display name.
+	Name string
+	// Correct and Answered count the learner's answers in the period.
+	Correct, Answered int
+}
+
+// Leaderboard ranks the learners who answered in chat (a chat.Address.Key())
+// at or after since: most correct first, then fewest answered, then by
+// name. It returns at most limit ranks; limit <= 0 means all.
+func (s *Store) Leaderboard(ctx context.Context, chat string, since time.Time, limit int) ([]Rank, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT a.learner_id, l.name, sum(a.correct) AS c, count(*) AS n
+		FROM answers a JOIN learners l ON l.id = a.learner_id
+		WHERE a.chat = ? AND a.answered_at >= ?
+		GROUP BY a.learner_id
+		ORDER BY c DESC, n ASC, l.name, a.learner_id
+		LIMIT ?`, chat, since.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: leaderboard of %s: %w", chat, err)
+	}
+	defer rows.Close()
+	var ranks []Rank
+	for rows.Next() {
+		var r Rank
+		if err := rows.Scan(&r.LearnerID, &r.Name, &r.Correct, &r.Answered); err != nil {
+			return nil, fmt.Errorf("store: leaderboard of %s: %w", chat, err)
+		}
+		ranks = append(ranks, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: leaderboard of %s: %w", chat, err)
+	}
+	return ranks, nil
+}
+
+// AnswerCount returns the number of answers given at or after since, in
+// every chat.
+func (s *Store) AnswerCount(ctx context.Context, since time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM answers WHERE answered_at >= ?`,
+		since.UnixMilli()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: answer count: %w", err)
+	}
+	return n, nil
+}
+
+// QuestionStat counts the answers to one question, in every chat.
+type QuestionStat struct {
+	// LessonID and QuestionKey identify the question.
+	LessonID, QuestionKey string
+	// Correct and Answered count its answers.
+	Correct, Answered int
+}
+
+// QuestionStats returns the counts of every question that has answers,
+// ordered by lesson and question key.
+func (s *Store) QuestionStats(ctx context.Context) ([]QuestionStat, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT lesson_id, question_key, sum(correct), count(*)
+		FROM answers GROUP BY lesson_id, question_key ORDER BY lesson_id, question_key`)
+	if err != nil {
+		return nil, fmt.Errorf("store: question stats: %w", err)
+	}
+	defer rows.Close()
+	var stats []QuestionStat
+	for rows.Next() {
+		var q QuestionStat
+		if err := rows.Scan(&q.LessonID, &q.QuestionKey, &q.Correct, &q.Answered); err != nil {
+			return nil, fmt.Errorf("store: question stats: %w", err)
+		}
+		stats = append(stats, q)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: question stats: %w", err)
+	}
+	return stats, nil
+}

@@ -1,0 +1,328 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// enqueueChunk is how many rows one INSERT of EnqueueSlot writes.
+const enqueueChunk = 500
+
+// EnqueueSlot writes a pending delivery at slot for each subscription,
+// skipping those that already have a row for that slot, in one
+// transaction. It returns how many rows it wrote.
+func (s *Store) EnqueueSlot(ctx context.Context, subIDs []int64, slot time.Time) (int, error) {
+	if len(subIDs) == 0 {
+		return 0, nil
+	}
+	if err := s.lockWrite(ctx); err != nil {
+		return 0, fmt.Errorf("store: enqueue slot %s: %w", slot, err)
+	}
+	defer s.unlockWrite()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: enqueue slot %s: %w", slot, err)
+	}
+	defer tx.Rollback()
+	now := s.now().Unix()
+	written := 0
+	for start := 0; start < len(subIDs); start += enqueueChunk {
+		ids := subIDs[start:min(start+enqueueChunk, len(subIDs))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO deliveries (subscription_id, slot, state, due_at, created_at, updated_at) VALUES `)
+		args := make([]any, 0, len(ids)*4)
+		for i, id := range ids {
+			if i > 0 {
+				q.WriteString(",")
+			}
+			q.WriteString("(?, ?, 'pending', ?, ?, ?)")
+			args = append(args, id, slot.Unix(), slot.Unix(), now, now)
+		}
+		q.WriteString(` ON CONFLICT (subscription_id, slot) DO NOTHING`)
+		res, err := tx.ExecContext(ctx, q.String(), args...)
+		if err != nil {
+			return 0, fmt.Errorf("store: enqueue slot %s: %w", slot, err)
+		}
+		n, _ := res.RowsAffected()
+		written += int(n)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: enqueue slot %s: %w", slot, err)
+	}
+	return written, nil
+}
+
+// Claim is a delivery claimed by a worker, with its subscription.
+type Claim struct {
+	Delivery     Delivery
+	Subscription Subscription
+}
+
+// ClaimDue claims up to limit deliveries to the given platforms that are
+// due at now: pending rows
+// whose due time has come, and rows whose worker's lease ran out between
+// two messages. A row whose lease ran out while a message was being sent
+// may have posted it: unless resendUnknown, it is marked unknown and not
+// claimed, because a duplicate lesson is worse than a late one. It returns
+// the claims, each leased until now+lease, and how many rows it marked
+// unknown.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int, resendUnknown bool, platforms ...string) ([]Claim, int, error) {
+	if len(platforms) == 0 || limit <= 0 {
+		return nil, 0, nil
+	}
+	if err := s.lockWrite(ctx); err != nil {
+		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	defer s.unlockWrite()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	defer tx.Rollback()
+
+	unknown := 0
+	if resendUnknown {
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET inflight = NULL
+			WHERE state = 'sending' AND lease_until < ? AND inflight IS NOT NULL`, now.Unix())
+	} else {
+		var res sql.Result
+		res, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'unknown', lease_until = NULL,
+				last_error = 'interrupted while sending message ' || inflight, updated_at = ?
+			WHERE state = 'sending' AND lease_until < ? AND inflight IS NOT NULL`, now.Unix(), now.Unix())
+		if err == nil {
+			n, _ := res.RowsAffected()
+			unknown = int(n)
+		}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+
+	args := []any{now.Add(lease).Unix(), now.Unix(), now.Unix(), now.Unix()}
+	for _, p := range platforms {
+		args = append(args, p)
+	}
+	args = append(args, limit)
+	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET state = 'sending', lease_until = ?, updated_at = ?
+		WHERE id IN (
+			SELECT d.id FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+			WHERE s.active = 1 AND (
+				(d.state = 'pending' AND d.due_at <= ?) OR
+				(d.state = 'sending' AND d.lease_until < ? AND d.inflight IS NULL))
+				AND s.platform IN (?`+strings.Repeat(", ?", len(platforms)-1)+`)
+			ORDER BY d.due_at, d.id LIMIT ?)
+		RETURNING `+deliveryColumns, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	var claims []Claim
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+		}
+		claims = append(claims, Claim{Delivery: d})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	for i := range claims {
+		row := tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, claims[i].Delivery.SubscriptionID)
+		if claims[i].Subscription, err = scanSubscription(row); err != nil {
+			return nil, 0, fmt.Errorf("store: claim deliveries: subscription %d: %w", claims[i].Delivery.SubscriptionID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	return claims, unknown, nil
+}
+
+// NextDue returns when the next delivery to the given platforms falls
+// due: a pending row's due time, or a claimed row's lease end. ok is false
+// when there is none. It only reads, so a worker can wait without writing.
+func (s *Store) NextDue(ctx context.Context, platforms ...string) (next time.Time, ok bool, err error) {
+	if len(platforms) == 0 {
+		return time.Time{}, false, nil
+	}
+	args := make([]any, len(platforms))
+	for i, p := range platforms {
+		args[i] = p
+	}
+	var at sql.NullInt64
+	err = s.db.QueryRowContext(ctx, `SELECT min(CASE d.state WHEN 'pending' THEN d.due_at ELSE d.lease_until END)
+		FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+		WHERE d.state IN ('pending', 'sending') AND s.active = 1
+			AND s.platform IN (?`+strings.Repeat(", ?", len(platforms)-1)+`)`, args...).Scan(&at)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: next due delivery: %w", err)
+	}
+	if !at.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromUnix(at.Int64), true, nil
+}
+
+// exec runs one write statement under the process's write lock.
+func (s *Store) exec(ctx context.Context, what string, query string, args ...any) (sql.Result, error) {
+	if err := s.lockWrite(ctx); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	defer s.unlockWrite()
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return res, nil
+}
+
+// AssignLesson sets the lesson of a claimed delivery. A lesson the
+// subscription already has a delivery of is refused with an error
+// wrapping ErrDuplicate.
+func (s *Store) AssignLesson(ctx context.Context, id int64, lessonID string) error {
+	_, err := s.exec(ctx, fmt.Sprintf("assign lesson %s to delivery %d", lessonID, id),
+		`UPDATE deliveries SET lesson_id = ?, updated_at = ? WHERE id = ?`, lessonID, s.now().Unix(), id)
+	if isUnique(errors.Unwrap(err)) || isUnique(err) {
+		return fmt.Errorf("store: assign lesson %s to delivery %d: %w", lessonID, id, ErrDuplicate)
+	}
+	return err
+}
+
+// StartMessage records that message index of a delivery is about to be
+// sent, and extends the lease, before the send: if the process dies during
+// the send, the row shows that the message may have been posted.
+func (s *Store) StartMessage(ctx context.Context, id int64, index int, leaseUntil time.Time) error {
+	_, err := s.exec(ctx, fmt.Sprintf("start message %d of delivery %d", index, id),
+		`UPDATE deliveries SET inflight = ?, lease_until = ?, updated_at = ? WHERE id = ?`,
+		index, leaseUntil.Unix(), s.now().Unix(), id)
+	return err
+}
+
+// MessageSent records the platform id of message index of a delivery,
+// whose send succeeded, and that no send is under way.
+func (s *Store) MessageSent(ctx context.Context, id int64, index int, messageID string) error {
+	idJSON, err := json.Marshal(messageID)
+	if err != nil {
+		return fmt.Errorf("store: message %d of delivery %d sent: %w", index, id, err)
+	}
+	_, err = s.exec(ctx, fmt.Sprintf("message %d of delivery %d sent", index, id),
+		`UPDATE deliveries SET message_ids = json_insert(message_ids, '$[#]', json(?)), inflight = NULL, updated_at = ?
+		WHERE id = ? AND json_array_length(message_ids) = ?`,
+		string(idJSON), s.now().Unix(), id, index)
+	return err
+}
+
+// AbortMessage records that the message under way was not sent (the
+// platform refused it for now, such as with a rate limit), so it may be
+// sent again safely.
+func (s *Store) AbortMessage(ctx context.Context, id int64) error {
+	_, err := s.exec(ctx, fmt.Sprintf("abort message of delivery %d", id),
+		`UPDATE deliveries SET inflight = NULL, updated_at = ? WHERE id = ?`, s.now().Unix(), id)
+	return err
+}
+
+// FinishDelivery ends a delivery in a final state (sent, failed, unknown
+// or exhausted), with the last error if any.
+func (s *Store) FinishDelivery(ctx context.Context, id int64, state DeliveryState, lastError string) error {
+	_, err := s.exec(ctx, fmt.Sprintf("finish delivery %d as %s", id, state),
+		`UPDATE deliveries SET state = ?, last_error = ?, lease_until = NULL, inflight = NULL, updated_at = ? WHERE id = ?`,
+		string(state), lastError, s.now().Unix(), id)
+	return err
+}
+
+// RetryDelivery puts a claimed delivery back in the queue, due at dueAt.
+// countAttempt adds a failed attempt (a transient error); a wait the
+// platform asked for, or a shutdown, does not count.
+func (s *Store) RetryDelivery(ctx context.Context, id int64, dueAt time.Time, countAttempt bool, lastError string) error {
+	_, err := s.exec(ctx, fmt.Sprintf("retry delivery %d", id),
+		`UPDATE deliveries SET state = 'pending', due_at = ?, attempts = attempts + ?, last_error = ?,
+			lease_until = NULL, inflight = NULL, updated_at = ? WHERE id = ?`,
+		dueAt.Unix(), boolInt(countAttempt), lastError, s.now().Unix(), id)
+	return err
+}
+
+// ChatGone deactivates the subscription of a delivery whose chat is gone
+// and fails the delivery, in one transaction.
+func (s *Store) ChatGone(ctx context.Context, deliveryID, subID int64, lastError string) error {
+	if err := s.lockWrite(ctx); err != nil {
+		return fmt.Errorf("store: chat of delivery %d gone: %w", deliveryID, err)
+	}
+	defer s.unlockWrite()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: chat of delivery %d gone: %w", deliveryID, err)
+	}
+	defer tx.Rollback()
+	now := s.now().Unix()
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET active = 0 WHERE id = ?`, subID); err != nil {
+		return fmt.Errorf("store: chat of delivery %d gone: %w", deliveryID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', last_error = ?, lease_until = NULL,
+			inflight = NULL, updated_at = ? WHERE id = ?`, lastError, now, deliveryID); err != nil {
+		return fmt.Errorf("store: chat of delivery %d gone: %w", deliveryID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: chat of delivery %d gone: %w", deliveryID, err)
+	}
+	return nil
+}
+
+// MoveChat moves a subscription, with its history, to a new chat id on the
+// same platform (a Telegram group upgraded to a supergroup). When the new
+// chat already has a row of its own (someone used the bot there), that
+// row is removed first if it was never subscribed; otherwise the move is
+// refused with an error wrapping ErrDuplicate.
+func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) error {
+	if err := s.lockWrite(ctx); err != nil {
+		return fmt.Errorf("store: move subscription %d: %w", subID, err)
+	}
+	defer s.unlockWrite()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: move subscription %d: %w", subID, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions
+		WHERE active = 0 AND chat_id = ? AND id != ?
+			AND (platform, thread_id) = (SELECT platform, thread_id FROM subscriptions WHERE id = ?)`,
+		newChatID, subID, subID); err != nil {
+		return fmt.Errorf("store: move subscription %d: %w", subID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET chat_id = ? WHERE id = ?`, newChatID, subID); err != nil {
+		if isUnique(err) {
+			err = ErrDuplicate
+		}
+		return fmt.Errorf("store: move subscription %d to %s: %w", subID, newChatID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: move subscription %d: %w", subID, err)
+	}
+	return nil
+}
+
+// Deliveries returns every delivery of a subscription, by slot; for
+// tests and the admin's eyes.
+func (s *Store) Deliveries(ctx context.Context, subID int64) ([]Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries
+		WHERE subscription_id = ? ORDER BY slot, id`, subID)
+	if err != nil {
+		return nil, fmt.Errorf("store: deliveries of %d: %w", subID, err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: deliveries of %d: %w", subID, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

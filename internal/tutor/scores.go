@@ -1,0 +1,113 @@
+package tutor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/store"
+)
+
+func (t *Tutor) score(ctx context.Context, c *call) ([]chat.Message, error) {
+	name := c.cmd.From.Name
+	if c.cmd.From.ID == "" {
+		return text(say(c.lang, keyScoreNone, name)), nil
+	}
+	learner, err := t.store.Learner(ctx, c.cmd.From)
+	if err != nil {
+		return nil, err
+	}
+	correct, answered, err := t.store.Score(ctx, learner)
+	if err != nil {
+		return nil, err
+	}
+	var blocks []chat.Block
+	if answered == 0 {
+		blocks = append(blocks, chat.Block{Kind: chat.Text, Text: say(c.lang, keyScoreNone, name)})
+	} else {
+		loc := location(c.sub)
+		now := t.now()
+		times, err := t.store.AnswerTimes(ctx, learner, now.AddDate(0, 0, -400))
+		if err != nil {
+			return nil, err
+		}
+		pct := (correct*100 + answered/2) / answered
+		blocks = append(blocks, chat.Block{Kind: chat.Text, Text: say(c.lang, keyScore, name, correct, answered, pct, dayCount(c.lang, streak(times, loc, now)))})
+	}
+	if c.cmd.Kind != chat.Private {
+		ranks, err := t.store.Leaderboard(ctx, c.cmd.Chat.Key(), time.Time{}, 5)
+		if err != nil {
+			return nil, err
+		}
+		blocks = append(blocks, chat.Block{Kind: chat.Text, Text: say(c.lang, keyTopChat) + "\n" + board(c.lang, ranks)})
+	}
+	return []chat.Message{{Blocks: blocks}}, nil
+}
+
+// streak counts the days in a row, in loc, with at least one answer,
+// ending today or, when today has none yet, yesterday. times are newest
+// first.
+func streak(times []time.Time, loc *time.Location, now time.Time) int {
+	days := map[string]bool{}
+	for _, at := range times {
+		days[at.In(loc).Format(time.DateOnly)] = true
+	}
+	today := now.In(loc)
+	day := time.Date(today.Year(), today.Month(), today.Day(), 12, 0, 0, 0, loc)
+	if !days[day.Format(time.DateOnly)] {
+		day = day.AddDate(0, 0, -1)
+	}
+	n := 0
+	for days[day.Format(time.DateOnly)] {
+		n++
+		day = day.AddDate(0, 0, -1)
+	}
+	return n
+}
+
+func board(lang string, ranks []store.Rank) string {
+	if len(ranks) == 0 {
+		return say(lang, keyBoardEmpty)
+	}
+	lines := make([]string, len(ranks))
+	for i, r := range ranks {
+		lines[i] = say(lang, keyBoardLine, i+1, r.Name, r.Correct, r.Answered)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// weekStart returns Monday 00:00 of now's week in loc.
+func weekStart(now time.Time, loc *time.Location) time.Time {
+	local := now.In(loc)
+	back := (int(local.Weekday()) + 6) % 7
+	return time.Date(local.Year(), local.Month(), local.Day()-back, 0, 0, 0, 0, loc)
+}
+
+func (t *Tutor) leaderboard(ctx context.Context, c *call) ([]chat.Message, error) {
+	week, err := t.store.Leaderboard(ctx, c.cmd.Chat.Key(), weekStart(t.now(), location(c.sub)), 10)
+	if err != nil {
+		return nil, err
+	}
+	all, err := t.store.Leaderboard(ctx, c.cmd.Chat.Key(), time.Time{}, 10)
+	if err != nil {
+		return nil, err
+	}
+	return []chat.Message{{Blocks: []chat.Block{
+		{Kind: chat.Text, Text: say(c.lang, keyBoardWeek) + "\n" + board(c.lang, week)},
+		{Kind: chat.Text, Text: say(c.lang, keyBoardAll) + "\n" + board(c.lang, all)},
+	}}}, nil
+}
+
+// counts writes a map as "a 1, b 2" in key order, or "0".
+func counts[K ~string](m map[K]int) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, ", ")
+}

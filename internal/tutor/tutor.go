@@ -1,0 +1,271 @@
+package tutor
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/lesson"
+	"github.com/lessonbot/lessonbot/internal/store"
+)
+
+// Lessons is the lesson library in service, reloadable at run time.
+type Lessons interface {
+	// Library returns the lessons in service now.
+	Library() *lesson.Library
+	// Reload reads the lessons folder again and returns what it found.
+	Reload() lesson.Result
+	// Problems returns the problems of the last load.
+	Problems() []lesson.Problem
+}
+
+// Settings are the defaults and admins the tutor works with.
+type Settings struct {
+	// Hour and Minute are the delivery time of a new subscription.
+	Hour, Minute int
+	// Zone is the IANA time zone of a new subscription.
+	Zone string
+	// Language is the UI language of a chat that has not chosen one.
+	Language string
+	// Questions is how many quiz questions a lesson gets.
+	Questions int
+	// Admins are lessonbot's admins: user ids by platform.
+	Admins map[string][]string
+}
+
+// Tutor answers commands and button presses. It is safe for concurrent
+// use; its state lives in the store.
+type Tutor struct {
+	store    *store.Store
+	lessons  Lessons
+	settings Settings
+	now      func() time.Time
+	log      *slog.Logger
+	quizzes  questionCache
+	// picking serializes choosing and recording a chat's next lesson on
+	// /lesson, so that commands racing in a chat with no current lesson
+	// record one lesson rather than several (or fail as duplicates).
+	picking sync.Mutex
+	changed func()
+}
+
+// New returns a tutor. now is the clock (time.Now outside tests).
+func New(st *store.Store, lessons Lessons, settings Settings, now func() time.Time, log *slog.Logger) *Tutor {
+	if settings.Questions <= 0 {
+		settings.Questions = 3
+	}
+	return &Tutor{store: st, lessons: lessons, settings: settings, now: now, log: log}
+}
+
+// handler runs one command for a chat whose stored row is sub (ID 0 when
+// the chat has none yet) and whose UI language is lang.
+type handler func(ctx context.Context, c *call) ([]chat.Message, error)
+
+// call is one command being handled.
+type call struct {
+	cmd  chat.Command
+	sub  store.Subscription
+	lang string
+}
+
+// commandSpec describes one command: who may run it and its help line.
+type commandSpec struct {
+	name   string
+	help   key
+	manage bool // changes the chat's settings: chat admins only in groups
+	admin  bool // lessonbot's admins only
+	run    handler
+}
+
+func (t *Tutor) commands() []commandSpec {
+	return []commandSpec{
+		{name: "start", help: keyHelpStart, run: t.help},
+		{name: "help", help: keyHelpStart, run: t.help},
+		{name: "subscribe", help: keyHelpSub, manage: true, run: t.subscribe},
+		{name: "unsubscribe", help: keyHelpUnsub, manage: true, run: t.unsubscribe},
+		{name: "pause", help: keyHelpPause, manage: true, run: t.pause},
+		{name: "resume", help: keyHelpResume, manage: true, run: t.resume},
+		{name: "settings", help: keyHelpSettings, run: t.showSettings},
+		{name: "time", help: keyHelpTime, manage: true, run: t.setTime},
+		{name: "timezone", help: keyHelpTimezone, manage: true, run: t.setZone},
+		{name: "days", help: keyHelpDays, manage: true, run: t.setDays},
+		{name: "level", help: keyHelpLevel, manage: true, run: t.setLevel},
+		{name: "language", help: keyHelpLanguage, manage: true, run: t.setLanguage},
+		{name: "lesson", help: keyHelpLesson, run: t.sendLesson},
+		{name: "read", help: keyHelpRead, run: t.read},
+		{name: "quiz", help: keyHelpQuiz, run: t.quiz},
+		{name: "score", help: keyHelpScore, run: t.score},
+		{name: "leaderboard", help: keyHelpBoard, run: t.leaderboard},
+		{name: "stats", help: keyHelpStats, admin: true, run: t.stats},
+		{name: "reload", help: keyHelpReload, admin: true, run: t.reload},
+		{name: "preview", help: keyHelpPreview, admin: true, run: t.preview},
+	}
+}
+
+// CommandInfo describes a command for platforms that register them.
+type CommandInfo struct {
+	Name string
+	// Description is the command's help line, by UI language.
+	Description map[string]string
+	// Manage tells that the command changes the chat's settings.
+	Manage bool
+	// Admin tells that only lessonbot's admins may run it.
+	Admin bool
+}
+
+// Commands lists every command with its descriptions, for registering
+// them with a platform (Telegram's setMyCommands, Discord's slash
+// commands).
+func (t *Tutor) Commands() []CommandInfo {
+	var out []CommandInfo
+	for _, c := range t.commands() {
+		if c.name == "start" {
+			continue
+		}
+		info := CommandInfo{Name: c.name, Manage: c.manage, Admin: c.admin, Description: map[string]string{}}
+		for _, lang := range Languages {
+			_, desc, _ := strings.Cut(say(lang, c.help), ": ")
+			info.Description[lang] = desc
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// Handle runs a command and returns the messages to send back to its
+// chat, in order. Bad input gets a one-line explanation and changes
+// nothing; a failure on the bot's side is logged and the user told so.
+func (t *Tutor) Handle(ctx context.Context, cmd chat.Command) []chat.Message {
+	sub, err := t.chat(ctx, cmd.Chat, cmd.Kind)
+	if err != nil {
+		return t.trouble(t.settings.Language, "load chat", err, cmd.Chat)
+	}
+	c := &call{cmd: cmd, sub: sub, lang: t.language(sub)}
+	var spec *commandSpec
+	for _, s := range t.commands() {
+		if s.name == cmd.Name {
+			spec = &s
+			break
+		}
+	}
+	switch {
+	case spec == nil:
+		name := cmd.Name
+		if utf8.RuneCountInString(name) > 32 {
+			name = string([]rune(name)[:32]) + "…"
+		}
+		return text(say(c.lang, keyUnknownCommand, name))
+	case len(cmd.Args) > chat.MaxCommandLength:
+		return text(say(c.lang, keyTooLong, cmd.Name))
+	case spec.admin && !t.isAdmin(cmd.From):
+		return text(say(c.lang, keyAdminOnly, cmd.Name))
+	case spec.manage && !t.canManage(cmd):
+		return text(say(c.lang, keyNotAllowed))
+	}
+	msgs, err := spec.run(ctx, c)
+	if err != nil {
+		return t.trouble(c.lang, cmd.Name, err, cmd.Chat)
+	}
+	if spec.manage && t.changed != nil {
+		t.changed()
+	}
+	return msgs
+}
+
+// OnChange sets f to be called after a command may have changed a
+// subscription, so that the schedule follows without a restart. Call it
+// before the tutor serves commands.
+func (t *Tutor) OnChange(f func()) { t.changed = f }
+
+// chat returns the stored row of a chat, or a new unsaved one (ID 0)
+// with the default settings.
+func (t *Tutor) chat(ctx context.Context, addr chat.Address, kind chat.Kind) (store.Subscription, error) {
+	sub, err := t.store.Chat(ctx, addr)
+	if err == nil {
+		return sub, nil
+	}
+	if err != store.ErrNotFound {
+		return sub, err
+	}
+	return store.Subscription{
+		Address: addr, Kind: kind,
+		Hour: t.settings.Hour, Minute: t.settings.Minute, Zone: t.settings.Zone,
+		Weekdays: store.EveryDay, Language: t.settings.Language,
+	}, nil
+}
+
+// save stores a chat's settings, creating its row when it has none.
+func (t *Tutor) save(ctx context.Context, c *call) error {
+	if c.sub.ID == 0 {
+		c.sub.CreatedBy = c.cmd.From.ID
+		c.sub.CreatedAt = t.now()
+		wanted := c.sub
+		stored, err := t.store.EnsureChat(ctx, wanted)
+		if err != nil {
+			return err
+		}
+		wanted.ID = stored.ID
+		c.sub = wanted
+	}
+	return t.store.SaveSubscription(ctx, c.sub)
+}
+
+func (t *Tutor) language(sub store.Subscription) string {
+	if _, ok := catalog[sub.Language]; ok {
+		return sub.Language
+	}
+	return t.settings.Language
+}
+
+func (t *Tutor) isAdmin(u chat.User) bool {
+	if u.ID == "" {
+		return false
+	}
+	for _, id := range t.settings.Admins[u.Platform] {
+		if id == u.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// canManage reports whether the sender may change the chat's settings:
+// anyone in a private chat, chat administrators elsewhere (as the
+// platform says), and lessonbot's admins everywhere.
+func (t *Tutor) canManage(cmd chat.Command) bool {
+	return cmd.Kind == chat.Private || cmd.CanManage || t.isAdmin(cmd.From)
+}
+
+func (t *Tutor) trouble(lang, what string, err error, addr chat.Address) []chat.Message {
+	t.log.Error("command failed", "command", what, "chat", addr.Key(), "err", err)
+	return text(say(lang, keyTrouble))
+}
+
+// text makes a reply of one plain message.
+func text(s string) []chat.Message {
+	return []chat.Message{{Blocks: []chat.Block{{Kind: chat.Text, Text: s}}}}
+}
+
+func (t *Tutor) help(ctx context.Context, c *call) ([]chat.Message, error) {
+	lines := []string{say(c.lang, keyCommands)}
+	var admin []string
+	for _, s := range t.commands() {
+		if s.name == "start" {
+			continue
+		}
+		if s.admin {
+			admin = append(admin, say(c.lang, s.help))
+			continue
+		}
+		lines = append(lines, say(c.lang, s.help))
+	}
+	blocks := []chat.Block{{Kind: chat.Text, Text: say(c.lang, keyWelcome)}, {Kind: chat.Text, Text: strings.Join(lines, "\n")}}
+	if t.isAdmin(c.cmd.From) {
+		blocks = append(blocks, chat.Block{Kind: chat.Text, Text: say(c.lang, keyAdminHelp) + "\n" + strings.Join(admin, "\n")})
+	}
+	return []chat.Message{{Blocks: blocks}}, nil
+}
