@@ -93,6 +93,7 @@ const (
 	keyUnavailable    key = "unavailable"
 	keyScore          key = "score"
 	keyScoreNone      key = "score_none"
+	keyScoreNobody    key = "score_nobody"
 	keyTopChat        key = "top_chat"
 	keyBoardWeek      key = "board_week"
 	keyBoardAll       key = "board_all"
@@ -140,7 +141,7 @@ var catalog = map[string]map[key]string{
 		keyHelpPreview:  "/preview ID: show a lesson's daily post",
 
 		keyUnknownCommand: "I don't know /%s. Send /help for the list of commands.",
-		keyTooLong:        "That is too long for /%s. Example: /subscribe 07:30 Europe/Paris",
+		keyTooLong:        "That is too long for /%s. Send /help for the commands and their arguments.",
 		keyBadTime:        "%q is not a time of day. Use HH:MM on a 24-hour clock, for example: /time 07:30",
 		keyBadZone:        "I don't know the time zone %q. Use an Area/City name, for example: /timezone Europe/Paris",
 		keyBadDays:        "%q is not a set of days. Examples: /days mon-fri, /days every, /days sat,sun",
@@ -193,6 +194,7 @@ var catalog = map[string]map[key]string{
 		keyUnavailable:    "This question is no longer available.",
 		keyScore:          "%s: %d/%d correct (%d%%). Streak: %s.",
 		keyScoreNone:      "%s: no answers yet. Send /lesson and answer the quiz!",
+		keyScoreNobody:    "Scores are kept for each person who answers the quiz with the buttons.",
 		keyTopChat:        "Top 5 in this chat",
 		keyBoardWeek:      "This week",
 		keyBoardAll:       "All time",
@@ -236,7 +238,7 @@ var catalog = map[string]map[key]string{
 		keyHelpPreview:  "/preview ID : afficher le message quotidien d'une leçon",
 
 		keyUnknownCommand: "Je ne connais pas /%s. Envoyez /help pour la liste des commandes.",
-		keyTooLong:        "C'est trop long pour /%s. Exemple : /subscribe 07:30 Europe/Paris",
+		keyTooLong:        "C'est trop long pour /%s. Envoyez /help pour les commandes et leurs arguments.",
 		keyBadTime:        "%q n'est pas une heure. Utilisez HH:MM sur 24 heures, par exemple : /time 07:30",
 		keyBadZone:        "Je ne connais pas le fuseau horaire %q. Utilisez un nom Zone/Ville, par exemple : /timezone Europe/Paris",
 		keyBadDays:        "%q n'est pas une liste de jours. Exemples : /days mon-fri, /days every, /days sat,sun",
@@ -289,6 +291,7 @@ var catalog = map[string]map[key]string{
 		keyUnavailable:    "Cette question n'est plus disponible.",
 		keyScore:          "%s : %d/%d bonnes réponses (%d %%). Série : %s.",
 		keyScoreNone:      "%s : pas encore de réponse. Envoyez /lesson et répondez au quiz !",
+		keyScoreNobody:    "Les scores sont tenus pour chaque personne qui répond au quiz avec les boutons.",
 		keyTopChat:        "Top 5 de cette discussion",
 		keyBoardWeek:      "Cette semaine",
 		keyBoardAll:       "Depuis le début",

@@ -708,8 +708,8 @@ func TestLesson(t *testing.T) {
 			h.sendAll(s, "/level C1")
 		}},
 		{"ErrExhausted", func(h *harness, s sender) {
-			// Every lesson was delivered, and the last one has since
-			// left the library.
+			// Every lesson was delivered, and all have since left the
+			// library.
 			h.sendAll(s, "/subscribe")
 			sub := h.mustRow(s.addr)
 			for i, id := range []string{bakeryID, riverID, trainsID, choirID} {
@@ -717,7 +717,7 @@ func TestLesson(t *testing.T) {
 					h.t.Fatal(err)
 				}
 			}
-			h.lessons.set(library(h.t, bakeryID, riverID, trainsID))
+			h.lessons.set(lesson.NewLibrary(nil))
 		}},
 	}
 	for _, tt := range noLesson {
@@ -881,4 +881,27 @@ func TestPreview(t *testing.T) {
 
 func textReply(s string) []chat.Message {
 	return []chat.Message{{Blocks: []chat.Block{{Kind: chat.Text, Text: s}}}}
+}
+
+// TestLessonLastRemoved serves the lesson delivered before the last one
+// when the last one has left the library.
+func TestLessonLastRemoved(t *testing.T) {
+	h := newHarness(t)
+	ann := inPrivate("7", "Ann")
+	h.sendAll(ann, "/subscribe")
+	sub := h.mustRow(ann.addr)
+	for i, id := range []string{bakeryID, riverID, trainsID, choirID} {
+		if _, err := h.st.RecordSent(h.ctx, sub.ID, id, monday.Add(-time.Duration(4-i)*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.lessons.set(library(t, bakeryID, riverID, trainsID))
+	msgs := h.send(ann, "/lesson")
+	if len(msgs) == 0 || msgs[0].Title != "Night trains return to the northern line" {
+		t.Errorf("/lesson = %+v, want the night trains lesson", msgs)
+	}
+	delivered := h.delivered(ann.addr)
+	if len(delivered) != 4 {
+		t.Errorf("delivered %v, want the same four lessons", delivered)
+	}
 }

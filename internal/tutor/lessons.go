@@ -102,8 +102,24 @@ func (t *Tutor) current(ctx context.Context, sub store.Subscription) (*lesson.Le
 	if err != nil {
 		return nil, err
 	}
-	l, _ := t.lessons.Library().Lookup(d.LessonID)
-	return l, nil
+	lib := t.lessons.Library()
+	if l, ok := lib.Lookup(d.LessonID); ok {
+		return l, nil
+	}
+	// The last lesson left the library: the one before it, if any.
+	all, err := t.store.Deliveries(ctx, sub.ID)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		if st := all[i].State; st != store.DeliverySent && st != store.DeliveryUnknown {
+			continue
+		}
+		if l, ok := lib.Lookup(all[i].LessonID); ok {
+			return l, nil
+		}
+	}
+	return nil, nil
 }
 
 func (t *Tutor) sendLesson(ctx context.Context, c *call) ([]chat.Message, error) {
@@ -138,7 +154,13 @@ func (t *Tutor) sendLesson(ctx context.Context, c *call) ([]chat.Message, error)
 			return nil, err
 		}
 	}
-	if _, err := t.store.RecordSent(ctx, c.sub.ID, l.ID, t.now()); err != nil {
+	_, err = t.store.RecordSent(ctx, c.sub.ID, l.ID, t.now())
+	if errors.Is(err, store.ErrDuplicate) {
+		// The scheduled delivery took that lesson meanwhile: it is the
+		// chat's current lesson now.
+		return t.LessonMessages(l, c.lang), nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	return t.LessonMessages(l, c.lang), nil

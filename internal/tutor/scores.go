@@ -13,7 +13,7 @@ import (
 func (t *Tutor) score(ctx context.Context, c *call) ([]chat.Message, error) {
 	name := c.cmd.From.Name
 	if c.cmd.From.ID == "" {
-		return text(say(c.lang, keyScoreNone, name)), nil
+		return text(say(c.lang, keyScoreNobody)), nil
 	}
 	learner, err := t.store.Learner(ctx, c.cmd.From)
 	if err != nil {

@@ -51,11 +51,17 @@ func (t *Tutor) subscribe(ctx context.Context, c *call) ([]chat.Message, error) 
 	sub := c.sub
 	haveTime, haveZone := false, false
 	for _, f := range fields {
-		if h, m, ok := parseClock(f); ok && !haveTime {
+		if h, m, ok := parseClock(f); ok {
+			if haveTime {
+				return text(say(c.lang, keyBadSubscribe, c.cmd.Args)), nil
+			}
 			sub.Hour, sub.Minute, haveTime = h, m, true
 			continue
 		}
-		if _, name, ok := timezone.Lookup(f); ok && !haveZone {
+		if _, name, ok := timezone.Lookup(f); ok {
+			if haveZone {
+				return text(say(c.lang, keyBadSubscribe, c.cmd.Args)), nil
+			}
 			sub.Zone, haveZone = name, true
 			continue
 		}
