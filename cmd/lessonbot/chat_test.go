@@ -206,3 +206,54 @@ func TestRunWithoutPlatform(t *testing.T) {
 		}
 	}
 }
+
+// TestChatScheduledLessonArrives subscribes a piped session at the next
+// minute and waits, in real time, for the scheduler to deliver the lesson
+// and ask its first question.
+func TestChatScheduledLessonArrives(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits up to a minute of real time")
+	}
+	lessonsDir, err := filepath.Abs("../../lessons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := lesson.LoadDir(lessonsDir).Library.Lessons()[0]
+	cfg := writeChatConfig(t, t.TempDir(), lessonsDir)
+
+	slot := time.Now().UTC().Truncate(time.Minute).Add(time.Minute)
+	if time.Until(slot) < 5*time.Second {
+		slot = slot.Add(time.Minute)
+	}
+	in, inWriter := io.Pipe()
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, []string{"chat", "--config", cfg}, Env{Stdin: in, Stdout: out, Stderr: io.Discard, Getenv: func(string) string { return "" }})
+	}()
+	defer func() {
+		cancel()
+		inWriter.Close()
+		if code := <-done; code != exitOK {
+			t.Errorf("chat exited %d", code)
+		}
+	}()
+	if _, err := io.WriteString(inWriter, "/subscribe "+slot.Format("15:04")+" UTC\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Until(slot) + 30*time.Second)
+	for !strings.Contains(out.String(), "Question 1/3") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no lesson by %v:\n%s", deadline, out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	got := out.String()
+	if !strings.Contains(got, first.Title) {
+		t.Errorf("the delivered lesson is not %q:\n%s", first.Title, got)
+	}
+	if strings.Index(got, first.Title) < strings.Index(got, "Subscribed") {
+		t.Errorf("the lesson came before the subscription:\n%s", got)
+	}
+}

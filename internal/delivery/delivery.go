@@ -198,48 +198,50 @@ func (p *Pool) Run(ctx context.Context) error {
 // claiming; sendCtx when the grace period is over.
 func (p *Pool) deliver(ctx, sendCtx context.Context, c store.Claim) {
 	d, sub := c.Delivery, c.Subscription
+	// What happened is recorded even when the sends were cut short.
+	rec := context.WithoutCancel(sendCtx)
 	log := p.log.With("delivery", d.ID, "chat", sub.Address.Key())
 	pl := p.platforms[sub.Address.Platform]
 	if pl == nil {
-		p.record(log, p.store.RetryDelivery(sendCtx, d.ID, time.Now().Add(time.Hour), false, "no sender for platform "+sub.Address.Platform))
+		p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now().Add(time.Hour), false, "no sender for platform "+sub.Address.Platform))
 		return
 	}
 	if d.LessonID == "" {
-		id, err := p.assign(sendCtx, d, sub)
+		id, err := p.assign(rec, d, sub)
 		if err != nil {
 			log.Error("choosing the lesson failed", "err", err)
-			p.record(log, p.store.RetryDelivery(sendCtx, d.ID, time.Now().Add(p.backoff(d.Attempts+1)), true, err.Error()))
+			p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now().Add(p.backoff(d.Attempts+1)), true, err.Error()))
 			return
 		}
 		if id == "" {
-			p.record(log, p.store.FinishDelivery(sendCtx, d.ID, store.DeliveryExhausted, ""))
+			p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryExhausted, ""))
 			return
 		}
 		d.LessonID = id
 	}
 	msgs, ok := p.lessons.DeliveryMessages(sub, d.LessonID)
 	if !ok {
-		p.record(log, p.store.FinishDelivery(sendCtx, d.ID, store.DeliveryFailed, fmt.Sprintf("lesson %q is no longer in the library", d.LessonID)))
+		p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryFailed, fmt.Sprintf("lesson %q is no longer in the library", d.LessonID)))
 		return
 	}
 	moved := false
 	for i := len(d.MessageIDs); i < len(msgs); i++ {
 		if ctx.Err() != nil {
 			// Stopping: put the rest back, to be sent on the next start.
-			p.record(log, p.store.RetryDelivery(sendCtx, d.ID, time.Now(), false, ""))
+			p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now(), false, ""))
 			return
 		}
 		if err := pl.limit.wait(ctx, sub.Address, sub.Kind); err != nil {
-			p.record(log, p.store.RetryDelivery(sendCtx, d.ID, time.Now(), false, ""))
+			p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now(), false, ""))
 			return
 		}
-		if err := p.store.StartMessage(sendCtx, d.ID, i, time.Now().Add(p.opts.Lease)); err != nil {
+		if err := p.store.StartMessage(rec, d.ID, i, time.Now().Add(p.opts.Lease)); err != nil {
 			log.Error("recording a send failed; leaving the delivery to its lease", "err", err)
 			return
 		}
 		msgID, err := pl.sender.Send(sendCtx, sub.Address, sub.Kind, msgs[i])
 		if err == nil {
-			p.record(log, p.store.MessageSent(sendCtx, d.ID, i, msgID))
+			p.record(log, p.store.MessageSent(rec, d.ID, i, msgID))
 			continue
 		}
 		var se *chat.SendError
@@ -250,7 +252,7 @@ func (p *Pool) deliver(ctx, sendCtx context.Context, c store.Claim) {
 		case chat.RateLimited:
 			log.Warn("rate limited: the platform's queue waits", "platform", pl.name, "retry_after", se.RetryAfter)
 			pl.limit.pause(se.RetryAfter)
-			p.record(log, p.store.AbortMessage(sendCtx, d.ID))
+			p.record(log, p.store.AbortMessage(rec, d.ID))
 			i--
 			continue
 		case chat.ChatMoved:
@@ -258,43 +260,43 @@ func (p *Pool) deliver(ctx, sendCtx context.Context, c store.Claim) {
 				break
 			}
 			moved = true
-			if err := p.store.MoveChat(sendCtx, sub.ID, se.MovedTo); err != nil {
+			if err := p.store.MoveChat(rec, sub.ID, se.MovedTo); err != nil {
 				log.Error("moving the subscription failed", "to", se.MovedTo, "err", err)
-				p.record(log, p.store.FinishDelivery(sendCtx, d.ID, store.DeliveryFailed, se.Error()))
+				p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryFailed, se.Error()))
 				return
 			}
 			log.Info("chat moved; the subscription follows it", "to", se.MovedTo)
 			sub.Address.ChatID = se.MovedTo
-			p.record(log, p.store.AbortMessage(sendCtx, d.ID))
+			p.record(log, p.store.AbortMessage(rec, d.ID))
 			i--
 			continue
 		case chat.ChatGone:
 			log.Warn("chat gone; subscription deactivated", "err", se)
-			p.record(log, p.store.ChatGone(sendCtx, d.ID, sub.ID, se.Error()))
+			p.record(log, p.store.ChatGone(rec, d.ID, sub.ID, se.Error()))
 			return
 		case chat.Ambiguous:
 			if !p.opts.ResendUnknown {
 				log.Warn("send may or may not have arrived; not resending", "message", i, "err", se)
-				p.record(log, p.store.FinishDelivery(sendCtx, d.ID, store.DeliveryUnknown, se.Error()))
+				p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryUnknown, se.Error()))
 				return
 			}
 		case chat.Rejected:
 			log.Error("the platform refused the message", "message", i, "err", se)
-			p.record(log, p.store.FinishDelivery(sendCtx, d.ID, store.DeliveryFailed, se.Error()))
+			p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryFailed, se.Error()))
 			return
 		}
 		// Transient (or an ambiguous error we may resend).
 		attempts := d.Attempts + 1
 		if attempts >= p.opts.MaxAttempts {
 			log.Error("delivery failed after its last attempt", "attempts", attempts, "err", se)
-			p.record(log, p.store.FinishDelivery(sendCtx, d.ID, store.DeliveryFailed, se.Error()))
+			p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryFailed, se.Error()))
 			return
 		}
 		log.Warn("send failed; will retry", "attempts", attempts, "err", se)
-		p.record(log, p.store.RetryDelivery(sendCtx, d.ID, time.Now().Add(p.backoff(attempts)), true, se.Error()))
+		p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now().Add(p.backoff(attempts)), true, se.Error()))
 		return
 	}
-	p.record(log, p.store.FinishDelivery(sendCtx, d.ID, store.DeliverySent, ""))
+	p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliverySent, ""))
 }
 
 // assign chooses the delivery's lesson: the subscription's next one.
