@@ -80,3 +80,19 @@ type PressReply struct {
 // MaxNotice is the longest PressReply.Notice: Telegram shows at most 200
 // characters in a callback answer.
 const MaxNotice = 200
+
+// CommandInfo describes a command for platforms that register them
+// (Telegram's setMyCommands, Discord's slash commands).
+type CommandInfo struct {
+	Name string
+	// Args is the argument syntax, such as "[HH:MM] [zone]"; empty for
+	// none.
+	Args string
+	// Description is the command's help line, by UI language ("en", "fr").
+	Description map[string]string
+	// Manage tells that the command changes the chat's settings: in a
+	// group only its administrators may run it.
+	Manage bool
+	// Admin tells that only lessonbot's admins may run it.
+	Admin bool
+}

@@ -274,8 +274,9 @@ func (s *Store) ChatGone(ctx context.Context, deliveryID, subID int64, lastError
 	return nil
 }
 
-// MoveChat moves a subscription, with its history, to a new chat id on the
-// same platform (a Telegram group upgraded to a supergroup). When the new
+// MoveChat moves a subscription, with its history (deliveries and the
+// chat's answers), to a new chat id on the same platform (a Telegram group
+// upgraded to a supergroup). When the new
 // chat already has a row of its own (someone used the bot there), that
 // row is removed first if it was never subscribed; otherwise the move is
 // refused with an error wrapping ErrDuplicate.
@@ -295,11 +296,21 @@ func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) err
 		newChatID, subID, subID); err != nil {
 		return fmt.Errorf("store: move subscription %d: %w", subID, err)
 	}
+	sub, err := scanSubscription(tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, subID))
+	if err != nil {
+		return fmt.Errorf("store: move subscription %d: %w", subID, err)
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET chat_id = ? WHERE id = ?`, newChatID, subID); err != nil {
 		if isUnique(err) {
 			err = ErrDuplicate
 		}
 		return fmt.Errorf("store: move subscription %d to %s: %w", subID, newChatID, err)
+	}
+	// The chat's answers move too, so its leaderboard keeps its history.
+	moved := sub.Address
+	moved.ChatID = newChatID
+	if _, err := tx.ExecContext(ctx, `UPDATE answers SET chat = ? WHERE chat = ?`, moved.Key(), sub.Address.Key()); err != nil {
+		return fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: move subscription %d: %w", subID, err)

@@ -106,34 +106,58 @@ func (t *Tutor) commands() []commandSpec {
 	}
 }
 
-// CommandInfo describes a command for platforms that register them.
-type CommandInfo struct {
-	Name string
-	// Description is the command's help line, by UI language.
-	Description map[string]string
-	// Manage tells that the command changes the chat's settings.
-	Manage bool
-	// Admin tells that only lessonbot's admins may run it.
-	Admin bool
-}
-
 // Commands lists every command with its descriptions, for registering
 // them with a platform (Telegram's setMyCommands, Discord's slash
 // commands).
-func (t *Tutor) Commands() []CommandInfo {
-	var out []CommandInfo
+func (t *Tutor) Commands() []chat.CommandInfo {
+	var out []chat.CommandInfo
 	for _, c := range t.commands() {
 		if c.name == "start" {
 			continue
 		}
-		info := CommandInfo{Name: c.name, Manage: c.manage, Admin: c.admin, Description: map[string]string{}}
+		info := chat.CommandInfo{Name: c.name, Manage: c.manage, Admin: c.admin, Description: map[string]string{}}
 		for _, lang := range Languages {
-			_, desc, _ := strings.Cut(say(lang, c.help), ": ")
+			head, desc, _ := strings.Cut(say(lang, c.help), ": ")
 			info.Description[lang] = desc
+			if lang == "en" {
+				_, info.Args, _ = strings.Cut(head, " ")
+			}
 		}
 		out = append(out, info)
 	}
 	return out
+}
+
+// ChatGone turns off the subscription of a chat the bot can no longer post
+// to (it was blocked, kicked or removed); the chat's history stays.
+func (t *Tutor) ChatGone(ctx context.Context, addr chat.Address) {
+	sub, err := t.store.Chat(ctx, addr)
+	if err != nil || !sub.Active {
+		return
+	}
+	sub.Active = false
+	if err := t.store.SaveSubscription(ctx, sub); err != nil {
+		t.log.Error("turning off the subscription of a gone chat failed", "chat", addr.Key(), "err", err)
+		return
+	}
+	t.log.Info("chat gone; subscription turned off", "chat", addr.Key())
+	if t.changed != nil {
+		t.changed()
+	}
+}
+
+// ChatMoved moves a chat's subscription and history to its new id (a
+// Telegram group upgraded to a supergroup).
+func (t *Tutor) ChatMoved(ctx context.Context, from chat.Address, newChatID string) {
+	sub, err := t.store.Chat(ctx, from)
+	if err != nil {
+		return
+	}
+	if err := t.store.MoveChat(ctx, sub.ID, newChatID); err != nil {
+		t.log.Error("moving a chat failed", "chat", from.Key(), "to", newChatID, "err", err)
+		return
+	}
+	t.log.Info("chat moved", "chat", from.Key(), "to", newChatID)
 }
 
 // Handle runs a command and returns the messages to send back to its
