@@ -138,6 +138,23 @@ func (f flags) parse(env Env, args []string) (positional []string, code int, don
 	}
 }
 
+// noArgsConfig parses the flags of a command that takes no arguments and
+// loads its configuration; when ok is false the command exits with code.
+func (f flags) noArgsConfig(env Env, args []string) (cfg config.Config, code int, ok bool) {
+	pos, code, done := f.parse(env, args)
+	if done {
+		return cfg, code, false
+	}
+	if len(pos) != 0 {
+		fmt.Fprintf(env.Stderr, "lessonbot %s: takes no arguments, got %q\n", f.Name(), pos)
+		return cfg, exitUsage, false
+	}
+	if cfg, ok = configFor(env, f); !ok {
+		return cfg, exitFailure, false
+	}
+	return cfg, exitOK, true
+}
+
 // loadConfig reads the configuration named by --config, or ./config.yaml
 // when it exists, or the defaults; then applies the environment.
 func loadConfig(env Env, path string) (config.Config, error) {

@@ -17,17 +17,9 @@ import (
 
 func runChat(ctx context.Context, env Env, args []string) int {
 	f := newFlags(env, "chat", "", "chat with the tutor in this terminal: a private chat with the same lessons and database as the bots; type a command, or the number of a choice when a question is asked")
-	pos, code, done := f.parse(env, args)
-	if done {
-		return code
-	}
-	if len(pos) != 0 {
-		fmt.Fprintf(env.Stderr, "lessonbot chat: takes no arguments, got %q\n", pos)
-		return exitUsage
-	}
-	cfg, ok := configFor(env, f)
+	cfg, code, ok := f.noArgsConfig(env, args)
 	if !ok {
-		return exitFailure
+		return code
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := openApp(ctx, cfg, log, time.Now)
@@ -57,17 +49,9 @@ func runChat(ctx context.Context, env Env, args []string) int {
 
 func runRun(ctx context.Context, env Env, args []string) int {
 	f := newFlags(env, "run", "", "serve the configured Telegram and Discord bots and deliver the daily lessons")
-	pos, code, done := f.parse(env, args)
-	if done {
-		return code
-	}
-	if len(pos) != 0 {
-		fmt.Fprintf(env.Stderr, "lessonbot run: takes no arguments, got %q\n", pos)
-		return exitUsage
-	}
-	cfg, ok := configFor(env, f)
+	cfg, code, ok := f.noArgsConfig(env, args)
 	if !ok {
-		return exitFailure
+		return code
 	}
 	if cfg.Telegram.Token == "" && cfg.Discord.Token == "" {
 		fmt.Fprintln(env.Stderr, "lessonbot run: no platform configured: set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN (or telegram.token / discord.token in the config), or try the bot locally with: lessonbot chat")
