@@ -103,6 +103,27 @@ type Telegram struct {
 	Admins []int64 `yaml:"admins"`
 	// Rate holds Telegram's rate limits.
 	Rate TelegramRate `yaml:"rate"`
+	// Webhook, when its URL is set, receives updates by webhook instead
+	// of long polling.
+	Webhook Webhook `yaml:"webhook"`
+}
+
+// Webhook holds Telegram's webhook settings.
+type Webhook struct {
+	// URL is the public https address Telegram posts updates to; empty
+	// means long polling (the default).
+	URL string `yaml:"url"`
+	// Listen is the local address the webhook server listens on. The
+	// default is ":8443".
+	Listen string `yaml:"listen"`
+}
+
+// Interactions holds the settings of Discord's HTTP interactions
+// endpoint, an alternative to receiving interactions over the gateway.
+type Interactions struct {
+	// Listen is the local address of the endpoint; empty turns it off
+	// (the default).
+	Listen string `yaml:"listen"`
 }
 
 // Discord holds the Discord bot settings.
@@ -117,6 +138,11 @@ type Discord struct {
 	Admins []string `yaml:"admins"`
 	// Rate holds Discord's rate limits.
 	Rate DiscordRate `yaml:"rate"`
+	// PublicKey is the application's public key (hex), which signs the
+	// requests to the interactions endpoint.
+	PublicKey string `yaml:"public_key"`
+	// Interactions holds the HTTP interactions endpoint's settings.
+	Interactions Interactions `yaml:"interactions"`
 }
 
 // Default returns the configuration used for every key the file omits.
@@ -135,7 +161,8 @@ func Default() Config {
 		Telegram: Telegram{
 			APIURL: "https://api.telegram.org",
 			Admins: []int64{},
-			Rate:   TelegramRate{MessagesPerSecond: 25, PerChatPerSecond: 1, PerGroupPerMinute: 20},
+			Rate:    TelegramRate{MessagesPerSecond: 25, PerChatPerSecond: 1, PerGroupPerMinute: 20},
+			Webhook: Webhook{Listen: ":8443"},
 		},
 		Discord: Discord{
 			APIURL: "https://discord.com",

@@ -308,6 +308,28 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
+			name: "ErrWebhookURL",
+			edit: func(c *Config) { c.Telegram.Webhook.URL = "http://bot.example.org/hook" },
+			errs: []string{`telegram.webhook.url: "http://bot.example.org/hook" is not an https URL`},
+		},
+		{
+			name: "ErrWebhookListen",
+			edit: func(c *Config) { c.Telegram.Webhook = Webhook{URL: "https://bot.example.org/hook"} },
+			errs: []string{"telegram.webhook.listen: must not be empty"},
+		},
+		{
+			name: "ErrInteractionsKey",
+			edit: func(c *Config) { c.Discord.Interactions.Listen = ":8080"; c.Discord.PublicKey = "abc" },
+			errs: []string{"discord.public_key: want the application's 64-hex-digit public key"},
+		},
+		{
+			name: "OKInteractions",
+			edit: func(c *Config) {
+				c.Discord.Interactions.Listen = ":8080"
+				c.Discord.PublicKey = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+			},
+		},
+		{
 			name: "ErrCatchUp",
 			edit: func(c *Config) { c.CatchUp = "six hours" },
 			errs: []string{`catch_up: "six hours" is not a duration`},

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -65,6 +67,20 @@ func (c Config) Validate() error {
 	for i, id := range c.Telegram.Admins {
 		if id <= 0 {
 			v.addf("telegram.admins[%d]: %d is not a Telegram user id (want a positive number)", i, id)
+		}
+	}
+
+	if c.Telegram.Webhook.URL != "" {
+		if u, err := url.Parse(c.Telegram.Webhook.URL); err != nil || u.Scheme != "https" || u.Host == "" {
+			v.addf("telegram.webhook.url: %q is not an https URL (want the public address Telegram posts updates to, such as https://bot.example.org/telegram)", c.Telegram.Webhook.URL)
+		}
+		if c.Telegram.Webhook.Listen == "" {
+			v.addf("telegram.webhook.listen: must not be empty when telegram.webhook.url is set (want an address such as :8443)")
+		}
+	}
+	if c.Discord.Interactions.Listen != "" {
+		if k, err := hex.DecodeString(c.Discord.PublicKey); err != nil || len(k) != ed25519.PublicKeySize {
+			v.addf("discord.public_key: want the application's 64-hex-digit public key when discord.interactions.listen is set")
 		}
 	}
 
