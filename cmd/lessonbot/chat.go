@@ -46,17 +46,3 @@ func runChat(ctx context.Context, env Env, args []string) int {
 	}
 	return exitOK
 }
-
-func runRun(ctx context.Context, env Env, args []string) int {
-	f := newFlags(env, "run", "", "serve the configured Telegram and Discord bots and deliver the daily lessons")
-	cfg, code, ok := f.noArgsConfig(env, args)
-	if !ok {
-		return code
-	}
-	if cfg.Telegram.Token == "" && cfg.Discord.Token == "" {
-		fmt.Fprintln(env.Stderr, "lessonbot run: no platform configured: set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN (or telegram.token / discord.token in the config), or try the bot locally with: lessonbot chat")
-		return exitUsage
-	}
-	fmt.Fprintln(env.Stderr, "lessonbot run: the Telegram and Discord connections are not built yet; try the bot locally with: lessonbot chat")
-	return exitUsage
-}

@@ -159,8 +159,8 @@ func Default() Config {
 		CatchUp:      "6h",
 		Delivery:     Delivery{MaxAttempts: 5},
 		Telegram: Telegram{
-			APIURL: "https://api.telegram.org",
-			Admins: []int64{},
+			APIURL:  "https://api.telegram.org",
+			Admins:  []int64{},
 			Rate:    TelegramRate{MessagesPerSecond: 25, PerChatPerSecond: 1, PerGroupPerMinute: 20},
 			Webhook: Webhook{Listen: ":8443"},
 		},

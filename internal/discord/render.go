@@ -1,5 +1,8 @@
-// Package discord is lessonbot's Discord adapter: it renders chat messages
-// as Discord embeds and, in later parts, connects to the gateway.
+// Package discord is lessonbot's Discord adapter: it connects to the
+// gateway with discordgo, registers the tutor's commands as slash
+// commands, turns interactions (commands, button presses, autocomplete)
+// into tutor calls, renders chat messages as embeds or text with buttons,
+// and offers the delivery worker a Sender.
 package discord
 
 import (
@@ -83,10 +86,7 @@ func vocabularyFields(b chat.Block) []*discordgo.MessageEmbedField {
 		}
 	}
 	for _, t := range b.Terms {
-		line := "**" + Escape(t.Term) + "** — ||" + Escape(strings.Join(t.Translations, ", ")) + "||"
-		if t.Note != "" {
-			line += " *(" + Escape(t.Note) + ")*"
-		}
+		line := vocabLine(t)
 		if value.Len() > 0 && length(value.String())+1+length(line) > MaxFieldValue {
 			flush()
 		}
@@ -97,6 +97,16 @@ func vocabularyFields(b chat.Block) []*discordgo.MessageEmbedField {
 	}
 	flush()
 	return fields
+}
+
+// vocabLine lays out one term: the term in bold, its translations in a
+// spoiler, and its note in italics.
+func vocabLine(t chat.Term) string {
+	line := "**" + Escape(t.Term) + "** — ||" + Escape(strings.Join(t.Translations, ", ")) + "||"
+	if t.Note != "" {
+		line += " *(" + Escape(t.Note) + ")*"
+	}
+	return line
 }
 
 // length counts characters as Discord's limits do, in UTF-16 code units

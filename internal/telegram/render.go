@@ -1,5 +1,7 @@
 // Package telegram is lessonbot's Telegram adapter: it renders chat
-// messages as Telegram HTML and, in later parts, connects to the Bot API.
+// messages as Telegram HTML, receives updates from the Bot API by long
+// polling or a webhook and hands them to the tutor, and sends messages for
+// the delivery workers.
 package telegram
 
 import (
@@ -28,20 +30,54 @@ func Escape(s string) string { return htmlEscaper.Replace(s) }
 // spoilers. Buttons are not part of the text.
 func RenderHTML(m chat.Message) string {
 	var parts []string
+	for _, u := range units(m) {
+		parts = append(parts, u.html())
+	}
+	return strings.Join(parts, paragraphSeparator)
+}
+
+// paragraphSeparator separates the head, the blocks and the link line of a
+// rendered message.
+const paragraphSeparator = "\n\n"
+
+// unit is one paragraph of a rendered message: the head, a text block, a
+// vocabulary block or the link line. A message too long for one Telegram
+// message is split between units, and inside a unit only when it alone is
+// too long.
+type unit struct {
+	// text is the plain text of a text block, escaped when rendered; it
+	// may be split at sentence or word boundaries.
+	text string
+	// lines are the rendered lines of any other unit, joined by newlines;
+	// a vocabulary block may be split between its lines.
+	lines []string
+	plain bool
+}
+
+func (u unit) html() string {
+	if u.plain {
+		return Escape(u.text)
+	}
+	return strings.Join(u.lines, "\n")
+}
+
+// units lays out a message as the paragraphs RenderHTML joins.
+func units(m chat.Message) []unit {
+	var out []unit
 	if m.Title != "" {
-		head := "<b>" + Escape(m.Title) + "</b>"
+		head := []string{"<b>" + Escape(m.Title) + "</b>"}
 		if m.Meta != "" {
-			head += "\n<i>" + Escape(m.Meta) + "</i>"
+			head = append(head, "<i>"+Escape(m.Meta)+"</i>")
 		}
-		parts = append(parts, head)
+		out = append(out, unit{lines: head})
 	} else if m.Meta != "" {
-		parts = append(parts, "<i>"+Escape(m.Meta)+"</i>")
+		out = append(out, unit{lines: []string{"<i>" + Escape(m.Meta) + "</i>"}})
 	}
 	for _, b := range m.Blocks {
 		switch b.Kind {
 		case chat.Text:
 			if b.Text != "" {
-				parts = append(parts, Escape(b.Text))
+				out = append(out, unit{text: b.Text, plain: true})
 			}
 		case chat.Vocabulary:
 			if len(b.Terms) == 0 {
@@ -56,7 +92,7 @@ func RenderHTML(m chat.Message) string {
 				}
 				lines = append(lines, line)
 			}
-			parts = append(parts, strings.Join(lines, "\n"))
+			out = append(out, unit{lines: lines})
 		}
 	}
 	if m.URL != "" {
@@ -64,9 +100,9 @@ func RenderHTML(m chat.Message) string {
 		if label == "" {
 			label = m.URL
 		}
-		parts = append(parts, `<a href="`+Escape(m.URL)+`">`+Escape(label)+"</a>")
+		out = append(out, unit{lines: []string{`<a href="` + Escape(m.URL) + `">` + Escape(label) + "</a>"}})
 	}
-	return strings.Join(parts, "\n\n")
+	return out
 }
 
 var tagPattern = regexp.MustCompile(`<[^>]*>`)

@@ -1,0 +1,268 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/lessonbot/lessonbot/internal/chat"
+)
+
+// pressBudget is how long a press may wait for the tutor before its
+// callback is answered anyway (without a notice): Telegram's client shows
+// a spinner until the answer, and every press must get one within a
+// second.
+const pressBudget = 750 * time.Millisecond
+
+// topicInfo holds the forum topic fields of a message, which tgbotapi
+// v5.5.1 does not decode.
+type topicInfo struct {
+	ThreadID int64 `json:"message_thread_id"`
+	IsTopic  bool  `json:"is_topic_message"`
+}
+
+func (t *topicInfo) thread() string {
+	if t == nil || !t.IsTopic || t.ThreadID == 0 {
+		return ""
+	}
+	return strconv.FormatInt(t.ThreadID, 10)
+}
+
+// updateTopics is the part of an update that says in which forum topic
+// its message is.
+type updateTopics struct {
+	Message       *topicInfo `json:"message"`
+	CallbackQuery *struct {
+		Message *topicInfo `json:"message"`
+	} `json:"callback_query"`
+}
+
+// accept takes one update from getUpdates or the webhook: a repeat is
+// dropped; a press is answered at once on its own goroutine; anything
+// else for a chat joins that chat's queue.
+func (b *Bot) accept(ctx context.Context, raw json.RawMessage) {
+	var u tgbotapi.Update
+	var topics updateTopics
+	if err := json.Unmarshal(raw, &u); err != nil {
+		b.log.Warn("dropping an update that does not decode", "err", err)
+		return
+	}
+	_ = json.Unmarshal(raw, &topics)
+	if !b.seen.add(u.UpdateID) {
+		b.log.Debug("dropping a repeated update", "update_id", u.UpdateID)
+		return
+	}
+	done := b.offsets.received(u.UpdateID)
+
+	if q := u.CallbackQuery; q != nil {
+		thread := ""
+		if topics.CallbackQuery != nil {
+			thread = topics.CallbackQuery.Message.thread()
+		}
+		if b.inline {
+			b.handlePress(ctx, q, thread)
+			done()
+			return
+		}
+		select {
+		case b.presses <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		b.wg.Go(func() {
+			defer func() { <-b.presses }()
+			b.handlePress(ctx, q, thread)
+			if ctx.Err() == nil {
+				done()
+			}
+		})
+		return
+	}
+
+	var key string
+	var job func(context.Context)
+	switch {
+	case u.Message != nil:
+		key, job = b.messageJob(u.Message, topics.Message.thread())
+	case u.ChannelPost != nil:
+		key, job = b.messageJob(u.ChannelPost, "")
+	case u.MyChatMember != nil:
+		key, job = b.memberJob(u.MyChatMember)
+	}
+	if job == nil {
+		done()
+		return
+	}
+	if b.inline {
+		job(ctx)
+		done()
+		return
+	}
+	b.queue.submit(key, func(ctx context.Context) {
+		job(ctx)
+		if ctx.Err() == nil {
+			done()
+		}
+	})
+}
+
+func kindOf(c *tgbotapi.Chat) chat.Kind {
+	switch c.Type {
+	case "private":
+		return chat.Private
+	case "channel":
+		return chat.Channel
+	}
+	return chat.Group
+}
+
+func chatID(id int64) string { return strconv.FormatInt(id, 10) }
+
+func userOf(u *tgbotapi.User) chat.User {
+	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
+	if name == "" {
+		name = u.UserName
+	}
+	return chat.User{Platform: chat.Telegram, ID: strconv.FormatInt(u.ID, 10), Name: name}
+}
+
+// messageJob returns the work a message needs in its chat's queue: a
+// command for the tutor, or a group's move to a supergroup; nil for
+// anything else.
+func (b *Bot) messageJob(m *tgbotapi.Message, thread string) (string, func(context.Context)) {
+	key := chatID(m.Chat.ID)
+	switch {
+	case m.MigrateToChatID != 0:
+		// The old group's last message: its subscription moves.
+		from := chat.Address{Platform: chat.Telegram, ChatID: key}
+		to := chatID(m.MigrateToChatID)
+		return key, func(ctx context.Context) { b.tutor.ChatMoved(ctx, from, to) }
+	case m.MigrateFromChatID != 0:
+		// The new supergroup's first message: the same move, whichever of
+		// the two arrives first (the second finds nothing to move).
+		from := chat.Address{Platform: chat.Telegram, ChatID: chatID(m.MigrateFromChatID)}
+		return key, func(ctx context.Context) { b.tutor.ChatMoved(ctx, from, key) }
+	}
+	name, bot, args, ok := chat.ParseCommand(m.Text)
+	if !ok {
+		return "", nil
+	}
+	kind := kindOf(m.Chat)
+	if bot != "" && !strings.EqualFold(bot, b.self.UserName) && kind != chat.Private {
+		return "", nil // addressed to another bot in the group
+	}
+	cmd := chat.Command{
+		Chat: chat.Address{Platform: chat.Telegram, ChatID: key, ThreadID: thread},
+		Kind: kind, Name: name, Args: args,
+	}
+	switch {
+	case m.SenderChat != nil:
+		// A channel post, an anonymous group administrator (who posts as
+		// the group itself) or someone posting as a channel.
+		cmd.From = chat.User{Platform: chat.Telegram, Name: m.SenderChat.Title}
+	case m.From != nil:
+		cmd.From = userOf(m.From)
+	}
+	return key, func(ctx context.Context) {
+		cmd.CanManage = b.canManage(ctx, m, cmd)
+		b.replyAll(ctx, cmd.Chat, cmd.Kind, b.tutor.Handle(ctx, cmd))
+	}
+}
+
+// canManage tells whether Telegram says the sender of a command may change
+// the chat's settings: anyone in a private chat, the channel itself in a
+// channel, and in a group its creator and administrators.
+func (b *Bot) canManage(ctx context.Context, m *tgbotapi.Message, cmd chat.Command) bool {
+	switch {
+	case cmd.Kind == chat.Private, cmd.Kind == chat.Channel:
+		return true
+	case m.SenderChat != nil:
+		// Only administrators may post as the group itself.
+		return m.SenderChat.ID == m.Chat.ID
+	case m.From == nil:
+		return false
+	case b.admins[cmd.From.ID]:
+		return false // the tutor lets lessonbot's admins manage any chat
+	}
+	if manage, known := b.manage[cmd.Name]; known && !manage {
+		return false // a command that changes nothing needs no check
+	}
+	k := memberKey{chat: m.Chat.ID, user: m.From.ID}
+	now := time.Now()
+	if admin, ok := b.members.get(k, now); ok {
+		return admin
+	}
+	raw, err := b.request(ctx, callTimeout, tgbotapi.GetChatMemberConfig{
+		ChatConfigWithUser: tgbotapi.ChatConfigWithUser{ChatID: m.Chat.ID, UserID: m.From.ID},
+	}, "getChatMember")
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Warn("checking a chat administrator failed; treating them as a member", "chat", cmd.Chat.Key(), "user", cmd.From.ID, "err", err)
+		}
+		return false
+	}
+	var member tgbotapi.ChatMember
+	if err := json.Unmarshal(raw, &member); err != nil {
+		b.log.Warn("getChatMember answered something unexpected", "chat", cmd.Chat.Key(), "err", err)
+		return false
+	}
+	admin := member.Status == "creator" || member.Status == "administrator"
+	b.members.put(k, admin, now)
+	return admin
+}
+
+// memberJob handles a change of the bot's own membership: removed from a
+// group or channel, or blocked in a private chat, its chat is gone.
+func (b *Bot) memberJob(u *tgbotapi.ChatMemberUpdated) (string, func(context.Context)) {
+	switch u.NewChatMember.Status {
+	case "left", "kicked":
+	default:
+		return "", nil
+	}
+	key := chatID(u.Chat.ID)
+	addr := chat.Address{Platform: chat.Telegram, ChatID: key}
+	return key, func(ctx context.Context) { b.tutor.ChatGone(ctx, addr) }
+}
+
+// handlePress hands a press to the tutor, answers the callback with its
+// notice and sends the messages it returns (such as the full article).
+// The callback is answered within pressBudget even if the tutor is slow:
+// then without a notice.
+func (b *Bot) handlePress(ctx context.Context, q *tgbotapi.CallbackQuery, thread string) {
+	if q.Message == nil || q.From == nil {
+		// A button under an inline message, which the bot never sends.
+		b.answer(ctx, q.ID, "")
+		return
+	}
+	p := chat.Press{
+		Chat: chat.Address{Platform: chat.Telegram, ChatID: chatID(q.Message.Chat.ID), ThreadID: thread},
+		Kind: kindOf(q.Message.Chat), From: userOf(q.From), Data: q.Data,
+	}
+	replies := make(chan chat.PressReply, 1)
+	b.wg.Go(func() { replies <- b.tutor.Press(ctx, p) })
+	timer := time.NewTimer(pressBudget)
+	var r chat.PressReply
+	select {
+	case r = <-replies:
+		timer.Stop()
+		b.answer(ctx, q.ID, r.Notice)
+	case <-timer.C:
+		b.log.Warn("the tutor took too long over a press; answered without a notice", "chat", p.Chat.Key(), "budget", pressBudget)
+		b.answer(ctx, q.ID, "")
+		r = <-replies
+	}
+	b.replyAll(ctx, p.Chat, p.Kind, r.Messages)
+}
+
+// answer answers a callback query; a notice is shown as a toast, not an
+// alert.
+func (b *Bot) answer(ctx context.Context, id, notice string) {
+	cfg := tgbotapi.NewCallback(id, truncate(notice, chat.MaxNotice))
+	if _, err := b.request(ctx, answerTimeout, cfg, "answerCallbackQuery"); err != nil && ctx.Err() == nil {
+		b.log.Warn("answering a button press failed", "err", err)
+	}
+}
