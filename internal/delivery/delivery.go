@@ -142,16 +142,26 @@ func (p *Pool) Run(ctx context.Context) error {
 	slots := make(chan struct{}, p.opts.Workers)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// While most workers are busy, the pool waits for a batch of them to be
+	// free before it looks at the outbox: claiming for each worker as it
+	// frees would cost a read of the outbox and a write transaction per
+	// delivery.
+	batch := max(1, p.opts.Workers/8)
 	for ctx.Err() == nil {
 		wait := p.opts.Poll
-		next, due, err := p.store.NextDue(ctx, names...)
-		if err != nil && ctx.Err() == nil {
-			p.log.Error("reading the outbox failed", "err", err)
+		free := p.opts.Workers - len(slots)
+		var next time.Time
+		var due bool
+		var err error
+		if free >= batch {
+			next, due, err = p.store.NextDue(ctx, names...)
+			if err != nil && ctx.Err() == nil {
+				p.log.Error("reading the outbox failed", "err", err)
+			}
 		}
 		now := time.Now()
-		free := p.opts.Workers - len(slots)
 		var claims []store.Claim
-		if due && !next.After(now) && free > 0 {
+		if due && !next.After(now) {
 			var unknown int
 			claims, unknown, err = p.store.ClaimDue(ctx, now, p.opts.Lease, free, p.opts.ResendUnknown, names...)
 			if err != nil && ctx.Err() == nil {
@@ -166,8 +176,8 @@ func (p *Pool) Run(ctx context.Context) error {
 		for _, c := range claims {
 			slots <- struct{}{}
 			wg.Go(func() {
-				defer func() { <-slots }()
 				p.deliver(ctx, sendCtx, c)
+				<-slots
 				p.Wake() // a worker is free again
 			})
 		}
@@ -231,12 +241,22 @@ func (p *Pool) deliver(ctx, sendCtx context.Context, c store.Claim) {
 			p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now(), false, ""))
 			return
 		}
-		if err := pl.limit.wait(ctx, sub.Address, sub.Kind); err != nil {
+		turn, err := pl.limit.wait(ctx, sub.Address, sub.Kind)
+		if err != nil {
 			p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now(), false, ""))
 			return
 		}
-		if err := p.store.StartMessage(rec, d.ID, i, time.Now().Add(p.opts.Lease)); err != nil {
+		if err := p.store.StartMessage(rec, d.ID, i, time.Now().Add(p.opts.Lease)); errors.Is(err, store.ErrNotClaimed) {
+			turn.cancel()
+			log.Warn("the delivery is no longer this worker's (its lease ran out); not sending", "message", i)
+			return
+		} else if err != nil {
+			turn.cancel()
 			log.Error("recording a send failed; leaving the delivery to its lease", "err", err)
+			return
+		}
+		if err := turn.pace(ctx); err != nil {
+			p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now(), false, ""))
 			return
 		}
 		msgID, err := pl.sender.Send(sendCtx, sub.Address, sub.Kind, msgs[i])

@@ -52,16 +52,20 @@ func New(st *store.Store, catchUp time.Duration, now func() time.Time, log *slog
 	return s
 }
 
-// Run catches up missed slots, starts the cron entries and keeps them
-// until ctx is done; then it waits for a running job to finish.
+// Run starts the cron entries, catches up missed slots, and keeps the
+// entries until ctx is done; then it waits for a running job to finish.
+// Cron runs before the catch-up reads the clock: a slot that passes while
+// the program starts (loading every subscription takes a while) is then
+// fired by cron, and one that passed before is caught up; a slot both
+// write is written once.
 func (s *Scheduler) Run(ctx context.Context) error {
-	if err := s.CatchUp(ctx); err != nil {
-		s.log.Error("catch-up failed", "err", err)
-	}
 	if err := s.Sync(ctx); err != nil {
 		return err
 	}
 	s.cron.Start()
+	if err := s.CatchUp(ctx); err != nil {
+		s.log.Error("catch-up failed", "err", err)
+	}
 	<-ctx.Done()
 	<-s.cron.Stop().Done()
 	return nil

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -81,6 +82,14 @@ func (s *Store) RecordAnswer(ctx context.Context, a Answer) (stored Answer, firs
 	req := &answerRequest{ctx: ctx, answer: a, reply: make(chan answerResult, 1)}
 	select {
 	case s.answers <- req:
+		// When the committer is waiting for its queue to fill up to a
+		// batch, the answer that fills it wakes the committer.
+		if n := s.gathering.Load(); n > 0 && len(s.answers) >= int(n) {
+			select {
+			case s.filled <- struct{}{}:
+			default:
+			}
+		}
 	case <-s.stopped:
 		return Answer{}, false, fmt.Errorf("store: record answer: %w", errClosed)
 	case <-ctx.Done():
@@ -142,27 +151,47 @@ func (s *Store) commitAnswers() {
 // would miss this batch and wait a whole commit for the next one. Under a
 // steady load, that keeps the batches full instead of alternating between
 // two half-full ones.
+//
+// It waits on s.filled, not on the queue: the caller whose answer brings the
+// queue up to the rest of the batch wakes it, once. Waiting on the queue
+// would wake the committer for every answer, taking CPU from the very
+// callers it waits for. A wakeup lost to a race costs at most the linger.
 func (s *Store) gatherAnswers(batch []*answerRequest, want int, linger *time.Timer) []*answerRequest {
-	lingering := false
+	batch = s.takeQueued(batch)
+	if len(batch) >= want {
+		return batch
+	}
+	linger.Reset(lingerAnswers)
 	defer linger.Stop()
+	for len(batch) < want {
+		select { // a wakeup meant for an earlier wait
+		case <-s.filled:
+		default:
+		}
+		need := want - len(batch)
+		s.gathering.Store(int64(need))
+		if len(s.answers) < need { // checked again now that callers can see need
+			select {
+			case <-s.filled:
+			case <-linger.C:
+				s.gathering.Store(0)
+				return s.takeQueued(batch)
+			}
+		}
+		s.gathering.Store(0)
+		batch = s.takeQueued(batch)
+	}
+	return batch
+}
+
+// takeQueued adds the requests already queued to batch, up to
+// maxAnswerBatch, without waiting.
+func (s *Store) takeQueued(batch []*answerRequest) []*answerRequest {
 	for len(batch) < maxAnswerBatch {
 		select {
 		case req := <-s.answers:
 			batch = append(batch, req)
-			continue
 		default:
-		}
-		if len(batch) >= want {
-			return batch
-		}
-		if !lingering {
-			linger.Reset(lingerAnswers)
-			lingering = true
-		}
-		select {
-		case req := <-s.answers:
-			batch = append(batch, req)
-		case <-linger.C:
 			return batch
 		}
 	}
@@ -270,9 +299,9 @@ func (b *batchStmts) close() error {
 	return errors.Join(errs...)
 }
 
-// insertAnswersSQL inserts n answers in one statement; RETURNING names the
-// ones inserted. An answer whose learner already answered the question
-// inserts nothing (the first answer counts).
+// insertAnswersSQL inserts n answers in one statement. An answer whose
+// learner already answered the question inserts nothing (the first answer
+// counts).
 //
 // OR IGNORE, rather than ON CONFLICT DO NOTHING, makes every constraint that
 // could abort the statement midway skip its row instead; with the foreign
@@ -280,9 +309,13 @@ func (b *batchStmts) close() error {
 // needs no statement journal, which would copy every page the statement
 // touches before changing it (a third of a batch's time). Nothing is lost: a
 // row skipped for a NOT NULL or CHECK constraint (which the Go types rule
-// out) is neither returned nor found afterwards, which fails the batch, and
-// an unknown learner fails its COMMIT; either way the answers are retried
-// one by one with insertAnswerSQL, which reports the error to its caller.
+// out) is then neither inserted nor found, which fails the batch, and an
+// unknown learner fails its COMMIT; either way the answers are retried one
+// by one with insertAnswerSQL, which reports the error to its caller.
+//
+// There is no RETURNING clause: it costs about a third of the statement, and
+// the row count and last rowid tell the same when nobody answered before
+// (see insertAnswers).
 func insertAnswersSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT OR IGNORE INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at) VALUES `)
@@ -292,15 +325,14 @@ func insertAnswersSQL(n int) string {
 		}
 		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
 	}
-	b.WriteString(` RETURNING learner_id, question_key`)
 	return b.String()
 }
 
 // findAnswersSQL reads the stored answers of n (learner, question) pairs,
-// through the UNIQUE (learner_id, question_key) index.
+// with their rowids, through the UNIQUE (learner_id, question_key) index.
 func findAnswersSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`SELECT learner_id, question_key, chat, lesson_id, choice, correct, answered_at FROM answers
+	b.WriteString(`SELECT id, learner_id, question_key, chat, lesson_id, choice, correct, answered_at FROM answers
 		WHERE (learner_id, question_key) IN (VALUES `)
 	for i := range n {
 		if i > 0 {
@@ -333,9 +365,17 @@ type answerKey struct {
 }
 
 // insertAnswers records the answers of batch inside tx and returns each
-// one's result, in batch order, with one multi-row INSERT per chunk of
-// maxRowsPerStatement distinct answers and, only when some were answered
-// before, one SELECT per chunk of those for the earlier answers.
+// one's result, in batch order, with one multi-row INSERT per chunk of up to
+// maxRowsPerStatement distinct answers.
+//
+// When a chunk's INSERT adds as many rows as it has answers, every one was
+// the first, and that is all. Otherwise one SELECT reads the chunk's stored
+// answers back, and the rowid tells which are new: SQLite gives a new row
+// the largest rowid plus one, so the k rows one statement adds have rowids
+// last-k+1..last, last being the statement's last insert rowid, and every
+// row stored before has a smaller one. (Only a table whose rowids had
+// reached 2^63-1 would get random ones; the counts are checked, so that
+// would fail the batch, not misreport it.)
 //
 // Requests for the same learner and question within the batch are settled
 // here, not by SQLite: the first in arrival (batch) order is the one
@@ -361,9 +401,6 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 		leaders = append(leaders, i)
 	}
 
-	// done[i] reports that results[i] is set, for the leaders.
-	done := make([]bool, len(batch))
-	missing := 0
 	args := make([]any, 0, 7*min(len(leaders), maxRowsPerStatement))
 	for chunk := range slices.Chunk(leaders, maxRowsPerStatement) {
 		st, err := s.batchStmt(ctx, s.batch.insert[:], len(chunk), insertAnswersSQL)
@@ -375,63 +412,32 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 			a := &batch[i].answer
 			args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli())
 		}
-		n, err := scanAnswers(ctx, tx.StmtContext(ctx, st), args, func(rows *sql.Rows) error {
-			var k answerKey
-			if err := rows.Scan(&k.learner, &k.question); err != nil {
-				return err
-			}
-			i, ok := first[k]
-			if !ok || done[i] {
-				return fmt.Errorf("insert returned an unexpected answer (%d, %q)", k.learner, k.question)
-			}
-			a := batch[i].answer
-			a.At = time.UnixMilli(a.At.UnixMilli()).UTC()
-			results[i], done[i] = answerResult{stored: a, first: true}, true
-			return nil
-		})
+		res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 		if err != nil {
 			return nil, err
 		}
-		missing += len(chunk) - n
-	}
-
-	if missing > 0 {
-		// The answers not inserted were answered before this batch.
-		earlier := make([]int, 0, missing)
-		for _, i := range leaders {
-			if !done[i] {
-				earlier = append(earlier, i)
-			}
+		added, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
 		}
-		for chunk := range slices.Chunk(earlier, maxRowsPerStatement) {
-			st, err := s.batchStmt(ctx, s.batch.find[:], len(chunk), findAnswersSQL)
-			if err != nil {
-				return nil, err
-			}
-			args = args[:0]
+		if int(added) == len(chunk) {
 			for _, i := range chunk {
-				args = append(args, batch[i].answer.LearnerID, batch[i].answer.QuestionKey)
+				a := batch[i].answer
+				a.At = time.UnixMilli(a.At.UnixMilli()).UTC()
+				results[i] = answerResult{stored: a, first: true}
 			}
-			n, err := scanAnswers(ctx, tx.StmtContext(ctx, st), args, func(rows *sql.Rows) error {
-				var prev Answer
-				var ms int64
-				if err := rows.Scan(&prev.LearnerID, &prev.QuestionKey, &prev.Chat, &prev.LessonID, &prev.Choice, &prev.Correct, &ms); err != nil {
-					return err
-				}
-				i, ok := first[answerKey{prev.LearnerID, prev.QuestionKey}]
-				if !ok || done[i] {
-					return fmt.Errorf("select returned an unexpected answer (%d, %q)", prev.LearnerID, prev.QuestionKey)
-				}
-				prev.At = time.UnixMilli(ms).UTC()
-				results[i], done[i] = answerResult{stored: prev}, true
-				return nil
-			})
+			continue
+		}
+		newAbove := int64(math.MaxInt64) // no row is new
+		if added > 0 {
+			last, err := res.LastInsertId()
 			if err != nil {
 				return nil, err
 			}
-			if n != len(chunk) {
-				return nil, fmt.Errorf("%d answers neither inserted nor found", len(chunk)-n)
-			}
+			newAbove = last - added
+		}
+		if err := s.settleAnswers(ctx, tx, batch, chunk, first, newAbove, int(added), results); err != nil {
+			return nil, err
 		}
 	}
 
@@ -443,25 +449,51 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 	return results, nil
 }
 
-// scanAnswers runs the query st with args and calls scan for each row; it
-// returns the number of rows.
-func scanAnswers(ctx context.Context, st *sql.Stmt, args []any, scan func(*sql.Rows) error) (int, error) {
-	rows, err := st.QueryContext(ctx, args...)
+// settleAnswers reads back the stored answers of chunk (indexes of batch),
+// whose INSERT added only added of them, and sets their results: a row
+// whose rowid is above newAbove is one that INSERT added, any other an
+// earlier answer.
+func (s *Store) settleAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRequest, chunk []int,
+	first map[answerKey]int, newAbove int64, added int, results []answerResult) error {
+	st, err := s.batchStmt(ctx, s.batch.find[:], len(chunk), findAnswersSQL)
 	if err != nil {
-		return 0, err
+		return err
+	}
+	args := make([]any, 0, 2*len(chunk))
+	for _, i := range chunk {
+		args = append(args, batch[i].answer.LearnerID, batch[i].answer.QuestionKey)
+	}
+	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
-	n := 0
+	found, fresh := 0, 0
 	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return 0, err
+		var id, ms int64
+		var a Answer
+		if err := rows.Scan(&id, &a.LearnerID, &a.QuestionKey, &a.Chat, &a.LessonID, &a.Choice, &a.Correct, &ms); err != nil {
+			return err
 		}
-		n++
+		a.At = time.UnixMilli(ms).UTC()
+		i, ok := first[answerKey{a.LearnerID, a.QuestionKey}]
+		if !ok {
+			return fmt.Errorf("read back an answer not asked for (%d, %q)", a.LearnerID, a.QuestionKey)
+		}
+		isNew := id > newAbove
+		results[i] = answerResult{stored: a, first: isNew}
+		found++
+		if isNew {
+			fresh++
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return err
 	}
-	return n, rows.Close()
+	if found != len(chunk) || fresh != added {
+		return fmt.Errorf("read back %d of %d answers, %d of them new by rowid; the insert added %d", found, len(chunk), fresh, added)
+	}
+	return rows.Close()
 }
 
 // txBeginner is what recordAnswerTx runs its transaction on: the pool

@@ -146,8 +146,10 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 }
 
 // NextDue returns when the next delivery to the given platforms falls
-// due: a pending row's due time, or a claimed row's lease end. ok is false
-// when there is none. It only reads, so a worker can wait without writing.
+// due: a pending row's due time, or for a claimed row the second after its
+// lease end, when ClaimDue may take it over (leases are whole seconds, and
+// one runs out once lease_until < now). ok is false when there is none. It
+// only reads, so a worker can wait without writing.
 func (s *Store) NextDue(ctx context.Context, platforms ...string) (next time.Time, ok bool, err error) {
 	if len(platforms) == 0 {
 		return time.Time{}, false, nil
@@ -157,7 +159,7 @@ func (s *Store) NextDue(ctx context.Context, platforms ...string) (next time.Tim
 		args[i] = p
 	}
 	var at sql.NullInt64
-	err = s.db.QueryRowContext(ctx, `SELECT min(CASE d.state WHEN 'pending' THEN d.due_at ELSE d.lease_until END)
+	err = s.db.QueryRowContext(ctx, `SELECT min(CASE d.state WHEN 'pending' THEN d.due_at ELSE d.lease_until + 1 END)
 		FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
 		WHERE d.state IN ('pending', 'sending') AND s.active = 1
 			AND s.platform IN (?`+strings.Repeat(", ?", len(platforms)-1)+`)`, args...).Scan(&at)
@@ -195,14 +197,33 @@ func (s *Store) AssignLesson(ctx context.Context, id int64, lessonID string) err
 	return err
 }
 
+// ErrNotClaimed is returned, wrapped, by StartMessage when the delivery is
+// no longer the caller's to send: its lease ran out and another worker
+// took it over, or it has moved on.
+var ErrNotClaimed = errors.New("delivery not claimed")
+
 // StartMessage records that message index of a delivery is about to be
 // sent, and extends the lease, before the send: if the process dies during
-// the send, the row shows that the message may have been posted.
+// the send, the row shows that the message may have been posted. It does
+// so only if the row is still being sent, with no message under way and
+// exactly index messages sent, and otherwise returns an error wrapping
+// ErrNotClaimed: a worker whose lease ran out while it waited (for a rate
+// limit) and whose delivery was claimed again must not send too.
 func (s *Store) StartMessage(ctx context.Context, id int64, index int, leaseUntil time.Time) error {
-	_, err := s.exec(ctx, fmt.Sprintf("start message %d of delivery %d", index, id),
-		`UPDATE deliveries SET inflight = ?, lease_until = ?, updated_at = ? WHERE id = ?`,
-		index, leaseUntil.Unix(), s.now().Unix(), id)
-	return err
+	what := fmt.Sprintf("start message %d of delivery %d", index, id)
+	res, err := s.exec(ctx, what,
+		`UPDATE deliveries SET inflight = ?, lease_until = ?, updated_at = ?
+		WHERE id = ? AND state = 'sending' AND inflight IS NULL AND json_array_length(message_ids) = ?`,
+		index, leaseUntil.Unix(), s.now().Unix(), id, index)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: %s: %w", what, ErrNotClaimed)
+	}
+	return nil
 }
 
 // MessageSent records the platform id of message index of a delivery,

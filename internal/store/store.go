@@ -17,12 +17,14 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -67,7 +69,12 @@ type Store struct {
 	// writer is held by whoever writes (one slot): see lockWrite.
 	writer chan struct{}
 
-	answers   chan *answerRequest
+	answers chan *answerRequest
+	// gathering is how many answers the committer waits for in answers
+	// before it takes its batch, 0 when it is not waiting; the caller
+	// whose answer makes that many sends on filled (see gatherAnswers).
+	gathering atomic.Int64
+	filled    chan struct{}
 	quit      chan struct{} // closed by Close: the committer drains and stops
 	stopped   chan struct{} // closed by the committer when it has stopped
 	closeOnce sync.Once
@@ -103,6 +110,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s.answers = make(chan *answerRequest, maxAnswerBatch)
+	s.filled = make(chan struct{}, 1)
 	s.quit = make(chan struct{})
 	s.stopped = make(chan struct{})
 	go s.commitAnswers()
@@ -123,6 +131,13 @@ func (s *Store) open(ctx context.Context, path string) error {
 	}
 	if s.committer, err = s.db.Conn(ctx); err != nil {
 		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	for _, p := range strings.Split(os.Getenv("ZZ_COMMITTER_PRAGMAS"), ";") { // TEMPORARY experiment hook
+		if p != "" {
+			if _, err := s.committer.ExecContext(ctx, "PRAGMA "+p); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
