@@ -7,8 +7,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Library is a set of valid lessons in delivery order. It is never changed
@@ -97,12 +99,14 @@ func LoadDir(dir string, checks ...Check) Result {
 // dir, the name the caller knows the folder by.
 func Load(fsys fs.FS, dir string, checks ...Check) Result {
 	res := Result{Rejected: map[string]string{}}
-	var lessons []*Lesson
-	firstPath := map[string]string{}
+	// First the file names, in walk order; then the files are read, parsed
+	// and checked on every core; then, in walk order again, ids are
+	// claimed and the results gathered.
+	var files []*loaded
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		shown := filepath.Join(dir, filepath.FromSlash(name))
 		if err != nil {
-			res.Problems = append(res.Problems, Problem{Path: shown, Message: "cannot read: " + errorText(err)})
+			files = append(files, &loaded{shown: shown, problems: []Problem{{Path: shown, Message: "cannot read: " + errorText(err)}}})
 			return nil
 		}
 		base := d.Name()
@@ -116,46 +120,89 @@ func Load(fsys fs.FS, dir string, checks ...Check) Result {
 			return nil
 		}
 		res.Files++
-		src, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			res.Problems = append(res.Problems, Problem{Path: shown, Message: "cannot read: " + errorText(err)})
-			return nil
-		}
-		id := strings.TrimSuffix(base, ".md")
-		l, problems := Parse(shown, id, src)
-		// A broken file still claims its id, so that its duplicate is
-		// reported now rather than once the first file is fixed.
-		if first, dup := firstPath[id]; dup {
-			problems = append(problems, Problem{Path: shown, Line: 1, Message: fmt.Sprintf("duplicate id %q: %s has the same file name", id, first)})
-			l = nil
-		} else {
-			firstPath[id] = shown
-		}
-		failed := l == nil
-		if l != nil {
-			for _, check := range checks {
-				for _, err := range check(l) {
-					// A problem is one line; a check may join several errors.
-					msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
-					problems = append(problems, Problem{Path: shown, Line: 1, Message: msg})
-					failed = true
-				}
-			}
-		}
-		sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
-		res.Problems = append(res.Problems, problems...)
-		if failed {
-			res.Rejected[id] = shown
-		} else {
-			lessons = append(lessons, l)
-		}
+		files = append(files, &loaded{name: name, shown: shown, id: strings.TrimSuffix(base, ".md")})
 		return nil
 	})
+
+	work := make(chan *loaded)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for f := range work {
+				f.load(fsys, checks)
+			}
+		})
+	}
+	for _, f := range files {
+		if f.name != "" {
+			work <- f
+		}
+	}
+	close(work)
+	wg.Wait()
+
+	var lessons []*Lesson
+	firstPath := map[string]string{}
+	for _, f := range files {
+		if f.name == "" || f.readFailed {
+			res.Problems = append(res.Problems, f.problems...)
+			continue
+		}
+		// A broken file still claims its id, so that its duplicate is
+		// reported now rather than once the first file is fixed.
+		if first, dup := firstPath[f.id]; dup {
+			f.problems = append(f.problems, Problem{Path: f.shown, Line: 1, Message: fmt.Sprintf("duplicate id %q: %s has the same file name", f.id, first)})
+			f.lesson = nil
+		} else {
+			firstPath[f.id] = f.shown
+		}
+		sort.SliceStable(f.problems, func(i, j int) bool { return f.problems[i].Line < f.problems[j].Line })
+		res.Problems = append(res.Problems, f.problems...)
+		if f.lesson == nil {
+			res.Rejected[f.id] = f.shown
+		} else {
+			lessons = append(lessons, f.lesson)
+		}
+	}
 	if err != nil {
 		res.Problems = append(res.Problems, Problem{Path: dir, Message: "cannot read the lessons folder: " + errorText(err)})
 	}
 	res.Library = NewLibrary(lessons)
 	return res
+}
+
+// loaded is one lesson file as Load reads it.
+type loaded struct {
+	name, shown, id string
+	lesson          *Lesson // nil when the file has errors or fails a check
+	problems        []Problem
+	readFailed      bool
+}
+
+// load reads, parses and checks the file.
+func (f *loaded) load(fsys fs.FS, checks []Check) {
+	src, err := fs.ReadFile(fsys, f.name)
+	if err != nil {
+		f.readFailed = true
+		f.problems = []Problem{{Path: f.shown, Message: "cannot read: " + errorText(err)}}
+		return
+	}
+	f.lesson, f.problems = Parse(f.shown, f.id, src)
+	if f.lesson == nil {
+		return
+	}
+	failed := false
+	for _, check := range checks {
+		for _, err := range check(f.lesson) {
+			// A problem is one line; a check may join several errors.
+			msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+			f.problems = append(f.problems, Problem{Path: f.shown, Line: 1, Message: msg})
+			failed = true
+		}
+	}
+	if failed {
+		f.lesson = nil
+	}
 }
 
 // errorText drops the operation and path that fs errors repeat.
