@@ -7,7 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // enqueueChunk is how many rows one INSERT of EnqueueSlot writes.
@@ -172,17 +176,114 @@ func (s *Store) NextDue(ctx context.Context, platforms ...string) (next time.Tim
 	return fromUnix(at.Int64), true, nil
 }
 
-// exec runs one write statement under the process's write lock.
+// exec runs one write statement of the outbox and returns once it is
+// committed. Statements that callers hand in while another batch is being
+// committed wait and then share one transaction, and one fsync (group
+// commit): the delivery workers write twice per message they send, and one
+// commit each would cap the rate at what the disk syncs a second. A
+// statement's own error, such as a unique constraint, fails only that
+// statement; once queued, a statement runs even if ctx ends.
 func (s *Store) exec(ctx context.Context, what string, query string, args ...any) (sql.Result, error) {
-	if err := s.lockWrite(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
-	defer s.unlockWrite()
-	res, err := s.db.ExecContext(ctx, query, args...)
+	req := &execRequest{query: query, args: args, done: make(chan bool, 1)}
+	b := &s.execs
+	b.mu.Lock()
+	b.queue = append(b.queue, req)
+	lead := !b.leading
+	b.leading = true
+	b.mu.Unlock()
+	if !lead {
+		lead = <-req.done
+	}
+	if lead {
+		s.commitExecs()
+	}
+	if req.err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, req.err)
+	}
+	return req.res, nil
+}
+
+// execBatch is the queue of exec's statements. The caller that finds no
+// one committing leads: it commits the statements queued by then, its own
+// among them, and hands the lead to the first statement queued since.
+type execBatch struct {
+	mu      sync.Mutex
+	queue   []*execRequest
+	leading bool
+}
+
+// execRequest is one statement waiting in exec.
+type execRequest struct {
+	query string
+	args  []any
+	res   sql.Result
+	err   error
+	// done receives false once the statement is committed (or failed),
+	// and true when its caller is to lead instead.
+	done chan bool
+}
+
+// commitExecs commits the queued statements in one transaction, answers
+// their callers, and passes the lead on.
+func (s *Store) commitExecs() {
+	b := &s.execs
+	ctx := context.Background()
+	s.lockWrite(ctx) // cannot fail: ctx never ends
+	b.mu.Lock()
+	batch := b.queue // taken under the write lock: latecomers join it
+	b.queue = nil
+	b.mu.Unlock()
+	s.runExecs(ctx, batch)
+	s.unlockWrite()
+	b.mu.Lock()
+	if len(b.queue) > 0 {
+		b.queue[0].done <- true
+	} else {
+		b.leading = false
+	}
+	b.mu.Unlock()
+	for _, r := range batch {
+		r.done <- false // buffered, and each gets one answer
+	}
+}
+
+// runExecs runs batch in one transaction and sets each statement's result.
+func (s *Store) runExecs(ctx context.Context, batch []*execRequest) {
+	fail := func(err error) {
+		for _, r := range batch {
+			if r.err == nil {
+				r.res, r.err = nil, err
+			}
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
+		fail(err)
+		return
 	}
-	return res, nil
+	for _, r := range batch {
+		r.res, r.err = tx.ExecContext(ctx, r.query, r.args...)
+		if r.err != nil && !isConstraint(r.err) {
+			// SQLite may have rolled the whole transaction back: the
+			// other statements fail too, rather than run outside it.
+			tx.Rollback()
+			fail(fmt.Errorf("a statement committed with it failed: %w", r.err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+	}
+}
+
+// isConstraint reports whether err is a violation of any constraint, an
+// error that fails one statement and leaves its transaction going.
+func isConstraint(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
 }
 
 // AssignLesson sets the lesson of a claimed delivery. A lesson the

@@ -68,6 +68,8 @@ type Store struct {
 
 	// writer is held by whoever writes (one slot): see lockWrite.
 	writer chan struct{}
+	// execs batches the outbox's one-statement writes (see exec).
+	execs execBatch
 
 	answers chan *answerRequest
 	// gathering is how many answers the committer waits for in answers
