@@ -106,6 +106,7 @@ type Bot struct {
 	workers int
 
 	seen    *recentIDs
+	journal journal
 	offsets *offsetTracker
 	queue   *dispatcher
 	presses chan struct{}
@@ -210,6 +211,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.wg.Go(func() { b.queue.work(ctx) })
 	}
 	b.wg.Go(func() { b.persistOffsets(ctx) })
+	b.replay(ctx)
 	b.setCommands(ctx)
 
 	var err error
@@ -360,12 +362,13 @@ func (b *Bot) poll(ctx context.Context) error {
 			}
 			continue
 		}
+		if len(updates) > 0 {
+			// Saved before the next getUpdates confirms them.
+			b.record(ctx, updates)
+		}
 		for _, u := range updates {
-			var head struct {
-				UpdateID int `json:"update_id"`
-			}
-			if json.Unmarshal(u, &head) == nil && head.UpdateID >= offset {
-				offset = head.UpdateID + 1
+			if id, ok := updateID(u); ok && id >= offset {
+				offset = id + 1
 			}
 			b.accept(ctx, u)
 		}

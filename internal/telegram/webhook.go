@@ -103,8 +103,10 @@ func (b *Bot) webhookHandler(ctx context.Context, secret string) http.Handler {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		// The update is handled with the bot's context, not the
-		// request's, which ends with this answer.
+		// Saved before the 200 tells Telegram it arrived; then handled
+		// with the bot's context, not the request's, which ends with
+		// this answer.
+		b.record(ctx, []json.RawMessage{body})
 		b.accept(ctx, body)
 		w.WriteHeader(http.StatusOK)
 	})
