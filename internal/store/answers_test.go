@@ -692,3 +692,86 @@ func TestCommitBatchBadRow(t *testing.T) {
 		t.Errorf("Score answered = %d, %v; want %d", answered, err, maxRowsPerStatement)
 	}
 }
+
+// TestGatherAnswers checks how the committer fills a batch: it takes all
+// that is queued, waits for the rest of the batch it wants until the answer
+// that completes it wakes it, and gives up when the linger ends.
+func TestGatherAnswers(t *testing.T) {
+	ctx := context.Background()
+	// A store with no committer running: the test plays its part.
+	bare := func(linger time.Duration) *Store {
+		return &Store{answers: make(chan *answerRequest, maxAnswerBatch), filled: make(chan struct{}, 1), linger: linger}
+	}
+	send := func(s *Store, n int) {
+		for range n {
+			s.answers <- &answerRequest{ctx: ctx}
+			s.answerQueued()
+		}
+	}
+	stopped := func() *time.Timer {
+		tm := time.NewTimer(time.Hour)
+		tm.Stop()
+		return tm
+	}
+
+	t.Run("OKTakesAllQueued", func(t *testing.T) {
+		s := bare(time.Hour)
+		send(s, 5)
+		if got := s.gatherAnswers(nil, 3, stopped()); len(got) != 5 {
+			t.Errorf("gathered %d answers, want the 5 queued", len(got))
+		}
+	})
+
+	t.Run("OKUpToMaxBatch", func(t *testing.T) {
+		s := bare(time.Hour)
+		send(s, maxAnswerBatch)
+		if got := s.gatherAnswers(make([]*answerRequest, 0, 1), maxAnswerBatch, stopped()); len(got) != maxAnswerBatch {
+			t.Errorf("gathered %d answers, want %d", len(got), maxAnswerBatch)
+		}
+	})
+
+	t.Run("OKNoWaitWhenWantMet", func(t *testing.T) {
+		s := bare(time.Hour)
+		if got := s.gatherAnswers(nil, 0, stopped()); len(got) != 0 { // as on Close
+			t.Errorf("gathered %d answers from an empty queue", len(got))
+		}
+	})
+
+	t.Run("OKWokenWhenFilled", func(t *testing.T) {
+		s := bare(time.Hour) // only the wakeup can end the wait
+		send(s, 1)
+		done := make(chan []*answerRequest, 1)
+		go func() { done <- s.gatherAnswers(nil, 4, stopped()) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for s.gathering.Load() != 3 { // it took the first and waits for 3 more
+			if time.Now().After(deadline) {
+				t.Fatal("the committer never waited for 3 answers")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		send(s, 3)
+		select {
+		case got := <-done:
+			if len(got) != 4 {
+				t.Errorf("gathered %d answers, want 4", len(got))
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the answer that filled the batch did not wake the committer")
+		}
+	})
+
+	t.Run("OKLingerEnds", func(t *testing.T) {
+		const linger = 20 * time.Millisecond
+		s := bare(linger)
+		send(s, 2)
+		s.filled <- struct{}{} // a wakeup left over from an earlier wait
+		start := time.Now()
+		got := s.gatherAnswers(nil, 10, stopped())
+		if len(got) != 2 {
+			t.Errorf("gathered %d answers, want the 2 queued", len(got))
+		}
+		if waited := time.Since(start); waited < linger {
+			t.Errorf("waited %v, want the whole linger of %v", waited, linger)
+		}
+	})
+}

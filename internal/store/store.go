@@ -7,6 +7,14 @@
 // survives a power cut and concurrent writers wait for each other instead of
 // failing with SQLITE_BUSY. Quiz answers, the hottest write, go through a
 // group committer: concurrent answers share one transaction and one fsync.
+//
+// The WAL is checkpointed into the database every 4096 pages (16 MiB)
+// rather than SQLite's default 1000: each checkpoint costs extra fsyncs and
+// rewrites the pages that commits keep touching, and under a stream of
+// answer batches the default spent about 7% of the committer's time there.
+// The WAL file stays bounded: it is reused from its start after each
+// checkpoint, and cut back to 32 MiB should a long read ever have let it
+// grow past that.
 package store
 
 import (
@@ -17,7 +25,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -46,7 +53,10 @@ var ErrNewerSchema = errors.New("database schema is newer than this lessonbot")
 var errClosed = errors.New("store is closed")
 
 // The connection parameters; see the package comment for why each is set.
-const dsnParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
+// wal_autocheckpoint is in pages (4096 of 4 KiB: 16 MiB between
+// checkpoints), journal_size_limit in bytes (32 MiB).
+const dsnParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)" +
+	"&_pragma=wal_autocheckpoint(4096)&_pragma=journal_size_limit(33554432)&_txlock=immediate"
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -77,6 +87,8 @@ type Store struct {
 	// whose answer makes that many sends on filled (see gatherAnswers).
 	gathering atomic.Int64
 	filled    chan struct{}
+	// linger is lingerAnswers; tests lengthen it.
+	linger    time.Duration
 	quit      chan struct{} // closed by Close: the committer drains and stops
 	stopped   chan struct{} // closed by the committer when it has stopped
 	closeOnce sync.Once
@@ -113,6 +125,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s.answers = make(chan *answerRequest, maxAnswerBatch)
 	s.filled = make(chan struct{}, 1)
+	s.linger = lingerAnswers
 	s.quit = make(chan struct{})
 	s.stopped = make(chan struct{})
 	go s.commitAnswers()
@@ -133,13 +146,6 @@ func (s *Store) open(ctx context.Context, path string) error {
 	}
 	if s.committer, err = s.db.Conn(ctx); err != nil {
 		return fmt.Errorf("store: open %s: %w", path, err)
-	}
-	for _, p := range strings.Split(os.Getenv("ZZ_COMMITTER_PRAGMAS"), ";") { // TEMPORARY experiment hook
-		if p != "" {
-			if _, err := s.committer.ExecContext(ctx, "PRAGMA "+p); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }

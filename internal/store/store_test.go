@@ -69,6 +69,8 @@ func TestOpen(t *testing.T) {
 			{"foreign_keys", "1"},
 			{"synchronous", "2"}, // FULL
 			{"busy_timeout", "5000"},
+			{"wal_autocheckpoint", "4096"},
+			{"journal_size_limit", "33554432"},
 		}
 		for _, p := range pragmas {
 			var got string
