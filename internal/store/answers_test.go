@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -489,6 +490,59 @@ func BenchmarkRecordAnswer(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
 	})
+	// Two more ceilings, of tables laid out otherwise than answers, written
+	// the same way (batches of 32 in one multi-row INSERT OR IGNORE, one
+	// transaction each, synchronous FULL): they show what the layout costs.
+	// answers keys its uniqueness by learner first, so the 32 learners of a
+	// batch touch 32 leaf pages of that index, and every page is a WAL frame
+	// written and synced; keyed by question first, the batch's rows sit
+	// together. A table with no index at all is the ceiling of 32 answers
+	// per commit on this machine whatever the layout.
+	layouts := []struct{ name, ddl string }{
+		{"ceiling-layout-question-first-key", `CREATE TABLE other_answers (
+			id INTEGER PRIMARY KEY, learner_id INTEGER NOT NULL, chat TEXT NOT NULL, lesson_id TEXT NOT NULL,
+			question_key TEXT NOT NULL, choice INTEGER NOT NULL, correct INTEGER NOT NULL, answered_at INTEGER NOT NULL,
+			UNIQUE (question_key, learner_id)) STRICT;
+			CREATE INDEX other_answers_chat_time ON other_answers (chat, answered_at);
+			CREATE INDEX other_answers_time ON other_answers (answered_at)`},
+		{"ceiling-layout-no-index", `CREATE TABLE other_answers (
+			id INTEGER PRIMARY KEY, learner_id INTEGER NOT NULL, chat TEXT NOT NULL, lesson_id TEXT NOT NULL,
+			question_key TEXT NOT NULL, choice INTEGER NOT NULL, correct INTEGER NOT NULL, answered_at INTEGER NOT NULL) STRICT`},
+	}
+	for _, layout := range layouts {
+		b.Run(layout.name, func(b *testing.B) {
+			s, ids := setup(b)
+			if _, err := s.db.ExecContext(ctx, layout.ddl); err != nil {
+				b.Fatal(err)
+			}
+			insert, err := s.db.PrepareContext(ctx, strings.Replace(insertAnswersSQL(answerers), "INTO answers", "INTO other_answers", 1))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer insert.Close()
+			args := make([]any, 0, 7*answerers)
+			b.ResetTimer()
+			for i := int64(1); i <= int64(b.N); {
+				args = args[:0]
+				for w := 0; w < answerers; w, i = w+1, i+1 {
+					a := answer(ids, w, i)
+					args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli())
+				}
+				tx, err := s.db.BeginTx(ctx, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := tx.StmtContext(ctx, insert).ExecContext(ctx, args...); err != nil {
+					b.Fatal(err)
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
+		})
+	}
 	// The hardware floor: one 4 KiB write and fsync of a file on the same
 	// file system as the databases above (both under the test's temporary
 	// directory). Every commit pays at least one, so with 32 answerers each
