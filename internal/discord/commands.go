@@ -72,7 +72,7 @@ func commandOptions(info chat.CommandInfo) []optionSpec {
 		return []optionSpec{{
 			name: "days", kind: discordgo.ApplicationCommandOptionString, required: true,
 			en: "Days with a lesson: mon-fri, every, sat,sun or a list such as mon,wed,fri",
-			fr: "Jours avec une leçon : mon-fri, every, sat,sun ou une liste comme mon,wed,fri",
+			fr: "Jours avec une leçon : lun-ven, tous, sam,dim ou une liste comme lun,mer,ven",
 		}}
 	case "level":
 		o := optionSpec{

@@ -28,17 +28,24 @@ func (w Weekdays) Has(d time.Weekday) bool {
 // more consecutive days are shortened to a range such as "fri-sun". The
 // empty set is "none".
 func (w Weekdays) String() string {
-	w &= EveryDay
-	switch w {
+	switch w & EveryDay {
 	case EveryDay:
 		return "every day"
 	case 0:
 		return "none"
 	}
+	return w.Format(func(d time.Weekday) string { return strings.ToLower(d.String()[:3]) })
+}
+
+// Format lists the days of w, Monday first, each written by name: three
+// days or more in a row as a range ("mon-fri"), others one by one, all
+// separated by commas ("mon,wed,fri-sun"). Every day is the range from
+// Monday to Sunday; no day is "".
+func (w Weekdays) Format(name func(time.Weekday) string) string {
+	w &= EveryDay
 	// The week as people list it, Monday first.
 	weekOrder := [...]time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday,
 		time.Friday, time.Saturday, time.Sunday}
-	short := func(d time.Weekday) string { return strings.ToLower(d.String()[:3]) }
 	var parts []string
 	for i := 0; i < len(weekOrder); {
 		if !w.Has(weekOrder[i]) {
@@ -50,10 +57,10 @@ func (w Weekdays) String() string {
 			j++
 		}
 		if j-i >= 2 {
-			parts = append(parts, short(weekOrder[i])+"-"+short(weekOrder[j]))
+			parts = append(parts, name(weekOrder[i])+"-"+name(weekOrder[j]))
 		} else {
 			for k := i; k <= j; k++ {
-				parts = append(parts, short(weekOrder[k]))
+				parts = append(parts, name(weekOrder[k]))
 			}
 		}
 		i = j + 1

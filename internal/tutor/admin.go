@@ -39,7 +39,7 @@ func (t *Tutor) stats(ctx context.Context, c *call) ([]chat.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	blocks := []chat.Block{{Kind: chat.Text, Text: say(c.lang, keyStats, counts(subs), counts(deliveries), answers)}}
+	blocks := []chat.Block{{Kind: chat.Text, Text: say(c.lang, keyStats, counts(subs), counts(stateNames(c.lang, deliveries)), answers)}}
 
 	type total struct{ correct, answered int }
 	perLesson := map[string]total{}
@@ -75,6 +75,30 @@ func (t *Tutor) stats(ctx context.Context, c *call) ([]chat.Message, error) {
 		blocks = append(blocks, chat.Block{Kind: chat.Text, Text: say(c.lang, keyStatsProblems) + "\n" + problemLines(problems)})
 	}
 	return []chat.Message{{Title: say(c.lang, keyStatsTitle), Blocks: blocks}}, nil
+}
+
+// stateKeys are the catalog names of the delivery states.
+var stateKeys = map[store.DeliveryState]key{
+	store.DeliveryPending:   keyStatePending,
+	store.DeliverySending:   keyStateSending,
+	store.DeliverySent:      keyStateSent,
+	store.DeliveryFailed:    keyStateFailed,
+	store.DeliveryUnknown:   keyStateUnknown,
+	store.DeliveryExhausted: keyStateExhausted,
+}
+
+// stateNames renames delivery counts by state to the states' names in
+// lang; a state the catalog does not know keeps its own name.
+func stateNames(lang string, byState map[store.DeliveryState]int) map[string]int {
+	named := make(map[string]int, len(byState))
+	for state, n := range byState {
+		name := string(state)
+		if k, ok := stateKeys[state]; ok {
+			name = say(lang, k)
+		}
+		named[name] += n
+	}
+	return named
 }
 
 // questionName shows a question key with its text when the lesson still

@@ -29,19 +29,26 @@ var dayNames = map[string]time.Weekday{
 	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
 	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
 	"tues": time.Tuesday, "thur": time.Thursday, "thurs": time.Thursday,
+	// French, so that a chat in French can answer in its own words; no
+	// name is shared with English.
+	"dim": time.Sunday, "lun": time.Monday, "mar": time.Tuesday, "mer": time.Wednesday,
+	"jeu": time.Thursday, "ven": time.Friday, "sam": time.Saturday,
+	"dimanche": time.Sunday, "lundi": time.Monday, "mardi": time.Tuesday, "mercredi": time.Wednesday,
+	"jeudi": time.Thursday, "vendredi": time.Friday, "samedi": time.Saturday,
 }
 
 // parseDays reads a set of weekdays: "every", "weekdays", "weekends",
 // or a list of days and ranges such as "mon-fri", "sat,sun",
-// "mon,wed,fri" (a range may wrap: "fri-mon").
+// "mon,wed,fri" (a range may wrap: "fri-mon"), in English or French
+// ("tous", "lun-ven", "sam,dim").
 func parseDays(s string) (store.Weekdays, bool) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	switch s {
-	case "every", "everyday", "every day", "daily", "all":
+	case "every", "everyday", "every day", "daily", "all", "tous", "tous les jours", "chaque jour":
 		return store.EveryDay, true
 	case "weekdays":
 		s = "mon-fri"
-	case "weekend", "weekends":
+	case "weekend", "weekends", "week-end", "week-ends":
 		s = "sat,sun"
 	}
 	var w store.Weekdays

@@ -2,6 +2,7 @@ package tutor
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,7 +45,7 @@ var badInputs = []struct {
 	{"ErrTooLongPause", "/pause " + strings.Repeat("9", 300), keyTooLong, []any{"pause"}},
 	{"ErrMissingTime", "/time", keyNoArgs, []any{"time", "/time 07:30"}},
 	{"ErrMissingZone", "/timezone", keyNoArgs, []any{"timezone", "/timezone Europe/Paris"}},
-	{"ErrMissingDays", "/days", keyNoArgs, []any{"days", "/days mon-fri"}},
+	{"ErrMissingDays", "/days", keyNoArgs, []any{"days", keyDaysExample}},
 	{"ErrMissingLevel", "/level", keyNoArgs, []any{"level", "/level B1"}},
 	{"ErrMissingLanguage", "/language", keyNoArgs, []any{"language", "/language fr"}},
 }
@@ -114,8 +115,17 @@ func TestLongArgumentLimit(t *testing.T) {
 
 // checkExplanation checks a refusal: the catalog's text for want, one
 // line, and in the language asked for (French differs from English).
+//
+// An argument that is a catalog key stands for its text in the language
+// checked, such as an example in that language.
 func checkExplanation(t *testing.T, lang, got string, want key, args []any) {
 	t.Helper()
+	args = slices.Clone(args)
+	for i, a := range args {
+		if k, ok := a.(key); ok {
+			args[i] = say(lang, k)
+		}
+	}
 	if w := say(lang, want, args...); got != w {
 		t.Errorf("reply:\n got %q\nwant %q", got, w)
 	}

@@ -80,6 +80,15 @@ const (
 	keyDay              key = "day"
 	keyDaysCount        key = "days_count"
 	keyStatsTitle       key = "stats_title"
+	keyDaysExample      key = "days_example"
+
+	// The delivery states, as /stats counts them.
+	keyStatePending   key = "state_pending"
+	keyStateSending   key = "state_sending"
+	keyStateSent      key = "state_sent"
+	keyStateFailed    key = "state_failed"
+	keyStateUnknown   key = "state_unknown"
+	keyStateExhausted key = "state_exhausted"
 
 	keyNoLesson       key = "no_lesson"
 	keyNoCurrent      key = "no_current"
@@ -181,6 +190,14 @@ var catalog = map[string]map[key]string{
 		keyDay:              "%d day",
 		keyDaysCount:        "%d days",
 		keyStatsTitle:       "Statistics",
+		keyDaysExample:      "/days mon-fri",
+
+		keyStatePending:   "waiting",
+		keyStateSending:   "being sent",
+		keyStateSent:      "sent",
+		keyStateFailed:    "failed",
+		keyStateUnknown:   "maybe sent",
+		keyStateExhausted: "no lesson left",
 
 		keyNoLesson:       "There is no lesson for this chat yet. Ask an admin to add some.",
 		keyNoCurrent:      "No lesson yet in this chat. Send /lesson to get one.",
@@ -225,7 +242,7 @@ var catalog = map[string]map[key]string{
 		keyHelpSettings: "/settings : l'heure, le fuseau, les jours, le niveau et la langue de cette discussion",
 		keyHelpTime:     "/time HH:MM : l'heure de la leçon quotidienne",
 		keyHelpTimezone: "/timezone Zone/Ville : le fuseau horaire de cette discussion",
-		keyHelpDays:     "/days mon-fri | every | sat,sun : les jours avec une leçon",
+		keyHelpDays:     "/days lun-ven | tous | sam,dim : les jours avec une leçon",
 		keyHelpLevel:    "/level A1…C2 | any : seulement les leçons de ce niveau",
 		keyHelpLanguage: "/language en | fr : la langue que je parle ici",
 		keyHelpLesson:   "/lesson : la leçon en cours, maintenant",
@@ -241,7 +258,7 @@ var catalog = map[string]map[key]string{
 		keyTooLong:        "C'est trop long pour /%s. Envoyez /help pour les commandes et leurs arguments.",
 		keyBadTime:        "%q n'est pas une heure. Utilisez HH:MM sur 24 heures, par exemple : /time 07:30",
 		keyBadZone:        "Je ne connais pas le fuseau horaire %q. Utilisez un nom Zone/Ville, par exemple : /timezone Europe/Paris",
-		keyBadDays:        "%q n'est pas une liste de jours. Exemples : /days mon-fri, /days every, /days sat,sun",
+		keyBadDays:        "%q n'est pas une liste de jours. Exemples : /days lun-ven, /days tous, /days sam,dim",
 		keyBadLevel:       "%q n'est pas un niveau. Utilisez A1, A2, B1, B2, C1, C2 ou any, par exemple : /level B1",
 		keyBadLanguage:    "Je ne parle pas %q ici. Utilisez en ou fr, par exemple : /language en",
 		keyBadPause:       "%q n'est pas un nombre de jours. Exemple : /pause 7, ou /pause seul pour une pause jusqu'à /resume",
@@ -278,6 +295,14 @@ var catalog = map[string]map[key]string{
 		keyDay:              "%d jour",
 		keyDaysCount:        "%d jours",
 		keyStatsTitle:       "Statistiques",
+		keyDaysExample:      "/days lun-ven",
+
+		keyStatePending:   "en attente",
+		keyStateSending:   "en cours d'envoi",
+		keyStateSent:      "envoyés",
+		keyStateFailed:    "en échec",
+		keyStateUnknown:   "peut-être envoyés",
+		keyStateExhausted: "plus de leçon",
 
 		keyNoLesson:       "Il n'y a pas encore de leçon pour cette discussion. Demandez à un administrateur d'en ajouter.",
 		keyNoCurrent:      "Pas encore de leçon dans cette discussion. Envoyez /lesson pour en recevoir une.",
@@ -324,8 +349,9 @@ func say(lang string, k key, args ...any) string {
 }
 
 var (
-	frenchDays   = [...]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}
-	frenchMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+	frenchDays      = [...]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}
+	frenchShortDays = [...]string{"dim", "lun", "mar", "mer", "jeu", "ven", "sam"}
+	frenchMonths    = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
 )
 
 // dayCount writes "1 day", "3 days" or "1 jour", "3 jours".

@@ -372,7 +372,7 @@ func TestSettings(t *testing.T) {
 		{"OKUnsubscribed", []string{"/subscribe 07:30 Europe/Paris", "/unsubscribe"},
 			"Daily lessons: off (send /subscribe)\n/time: 07:30\n/timezone: Europe/Paris\n/days: every day\n/level: any\n/language: en\nNo lesson is scheduled."},
 		{"OKFrench", []string{"/language fr", "/subscribe 07:30 Europe/Paris", "/days sat,sun"},
-			"Leçons quotidiennes : activées\n/time: 07:30\n/timezone: Europe/Paris\n/days: sat,sun\n/level: tous\n/language: fr\nProchaine leçon : « " + bakeryTitle + " », samedi 7 mars à 07:30."},
+			"Leçons quotidiennes : activées\n/time: 07:30\n/timezone: Europe/Paris\n/days: sam,dim\n/level: tous\n/language: fr\nProchaine leçon : « " + bakeryTitle + " », samedi 7 mars à 07:30."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -485,6 +485,11 @@ func TestSetDays(t *testing.T) {
 		{"OKSubscribedToday", []string{"/subscribe 20:00 Europe/Paris"}, "/days mon",
 			"Lessons now come on these days: mon.\nNext lesson: \"" + bakeryTitle + "\", Monday 2 March at 20:00.", 1 << time.Monday},
 		{"OKFrench", []string{"/language fr"}, "/days every", "Les leçons arrivent désormais ces jours-là : tous les jours.", store.EveryDay},
+		{"OKFrenchNames", []string{"/language fr"}, "/days lun-ven", "Les leçons arrivent désormais ces jours-là : lun-ven.", 0x3e},
+		{"OKFrenchList", []string{"/language fr"}, "/days Samedi, dim", "Les leçons arrivent désormais ces jours-là : sam,dim.", 0x41},
+		{"OKFrenchEvery", []string{"/language fr", "/days sam"}, "/days tous les jours", "Les leçons arrivent désormais ces jours-là : tous les jours.", store.EveryDay},
+		{"OKFrenchWrapping", []string{"/language fr"}, "/days ven-lun", "Les leçons arrivent désormais ces jours-là : lun,ven-dim.", 1<<time.Friday | 1<<time.Saturday | 1<<time.Sunday | 1<<time.Monday},
+		{"OKFrenchNamesInEnglishChat", nil, "/days mar,jeu", "Lessons now come on these days: tue,thu.", 1<<time.Tuesday | 1<<time.Thursday},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

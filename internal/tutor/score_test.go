@@ -286,7 +286,7 @@ func TestStats(t *testing.T) {
 	t.Run("OKFrench", func(t *testing.T) {
 		h.sendAll(root, "/language fr")
 		got := blockTexts(h.send(root, "/stats")[0])
-		if got[0] != "Abonnements : discord 1, telegram 1\nEnvois aujourd'hui : sent 1\nRéponses aujourd'hui : 4" {
+		if got[0] != "Abonnements : discord 1, telegram 1\nEnvois aujourd'hui : envoyés 1\nRéponses aujourd'hui : 4" {
 			t.Errorf("French: %q", got[0])
 		}
 	})

@@ -20,20 +20,28 @@ func location(sub store.Subscription) *time.Location {
 	return time.UTC
 }
 
-// dayList writes a set of days as "every day" or "mon-fri".
+// dayList writes a set of days as "every day" or "mon-fri", in lang.
 func dayList(lang string, w store.Weekdays) string {
 	if w == store.EveryDay {
 		return say(lang, keyEveryDay)
 	}
-	return w.String()
+	return w.Format(func(d time.Weekday) string { return shortDay(lang, d) })
 }
 
-// onDays writes a set of days as "every day" or "on mon-fri".
+// onDays writes a set of days as "every day" or "on mon-fri", in lang.
 func onDays(lang string, w store.Weekdays) string {
 	if w == store.EveryDay {
 		return say(lang, keyEveryDay)
 	}
-	return say(lang, keyOnDays, w.String())
+	return say(lang, keyOnDays, dayList(lang, w))
+}
+
+// shortDay is the three-letter name of d in lang, as /days accepts it.
+func shortDay(lang string, d time.Weekday) string {
+	if lang == "fr" {
+		return frenchShortDays[d]
+	}
+	return strings.ToLower(d.String()[:3])
 }
 
 // daily returns the chat's schedule in its zone.
@@ -242,7 +250,7 @@ func (t *Tutor) setZone(ctx context.Context, c *call) ([]chat.Message, error) {
 
 func (t *Tutor) setDays(ctx context.Context, c *call) ([]chat.Message, error) {
 	if c.cmd.Args == "" {
-		return text(say(c.lang, keyNoArgs, "days", "/days mon-fri")), nil
+		return text(say(c.lang, keyNoArgs, "days", say(c.lang, keyDaysExample))), nil
 	}
 	w, ok := parseDays(c.cmd.Args)
 	if !ok {
