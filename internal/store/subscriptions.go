@@ -208,6 +208,29 @@ func (s *Store) SaveSubscription(ctx context.Context, sub Subscription) error {
 	return nil
 }
 
+// TurnOff turns off the subscription at addr and returns how many were on.
+// An address with no thread stands for the whole chat: the subscriptions of
+// its threads (a Telegram forum's topics) are turned off too. Settings and
+// history stay, so /subscribe later picks up where the chat left off.
+func (s *Store) TurnOff(ctx context.Context, addr chat.Address) (int, error) {
+	what := "turn off " + addr.Key()
+	if err := s.lockWrite(ctx); err != nil {
+		return 0, fmt.Errorf("store: %s: %w", what, err)
+	}
+	defer s.unlockWrite()
+	res, err := s.db.ExecContext(ctx, `UPDATE subscriptions SET active = 0
+		WHERE platform = ? AND chat_id = ? AND (thread_id = ? OR ? = '') AND active = 1`,
+		addr.Platform, addr.ChatID, addr.ThreadID, addr.ThreadID)
+	if err != nil {
+		return 0, fmt.Errorf("store: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return int(n), nil
+}
+
 // ActiveSubscriptions returns every active subscription, paused ones
 // included (whether a pause is over depends on the clock, which is the
 // caller's), in id order.

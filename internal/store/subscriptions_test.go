@@ -307,3 +307,51 @@ func TestActiveSubscriptions(t *testing.T) {
 		}
 	})
 }
+
+// TestTurnOff turns off a thread alone, then a whole chat with its
+// threads, and checks that no other chat and no setting changes.
+func TestTurnOff(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	group := chat.Address{Platform: chat.Telegram, ChatID: "-100"}
+	topic := func(id string) chat.Address { a := group; a.ThreadID = id; return a }
+	sameIDOtherPlatform := chat.Address{Platform: chat.Discord, ChatID: "-100"}
+	for _, addr := range []chat.Address{group, topic("7"), topic("9"), sameIDOtherPlatform} {
+		sub := newSub(addr)
+		sub.Active = true
+		if _, err := s.EnsureChat(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	active := func(addr chat.Address) bool {
+		t.Helper()
+		sub, err := s.Chat(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sub.Active
+	}
+	turnOff := func(addr chat.Address, want int) {
+		t.Helper()
+		if n, err := s.TurnOff(ctx, addr); err != nil || n != want {
+			t.Errorf("TurnOff(%s) = %d, %v; want %d", addr.Key(), n, err, want)
+		}
+	}
+
+	turnOff(topic("9"), 1)
+	if !active(group) || !active(topic("7")) || active(topic("9")) {
+		t.Errorf("after topic 9: group %v, topic 7 %v, topic 9 %v", active(group), active(topic("7")), active(topic("9")))
+	}
+	turnOff(group, 2)
+	if active(group) || active(topic("7")) {
+		t.Errorf("after the group: group %v, topic 7 %v", active(group), active(topic("7")))
+	}
+	if !active(sameIDOtherPlatform) {
+		t.Error("the same chat id on another platform was turned off")
+	}
+	turnOff(group, 0)
+	turnOff(chat.Address{Platform: chat.Telegram, ChatID: "-404"}, 0)
+	if sub, err := s.Chat(ctx, topic("7")); err != nil || sub.Hour != newSub(topic("7")).Hour || sub.Zone != newSub(topic("7")).Zone {
+		t.Errorf("topic 7's settings changed: %+v, %v", sub, err)
+	}
+}

@@ -50,6 +50,8 @@ type Tutor struct {
 	// /lesson, so that commands racing in a chat with no current lesson
 	// record one lesson rather than several (or fail as duplicates).
 	picking sync.Mutex
+	// chats serializes the commands of each chat (see chatLocks).
+	chats   chatLocks
 	changed func()
 }
 
@@ -129,18 +131,19 @@ func (t *Tutor) Commands() []chat.CommandInfo {
 }
 
 // ChatGone turns off the subscription of a chat the bot can no longer post
-// to (it was blocked, kicked or removed); the chat's history stays.
+// to (it was blocked, kicked or removed); the chat's history stays. An
+// address with no thread is the whole chat: the subscriptions of its
+// threads (forum topics) are turned off too.
 func (t *Tutor) ChatGone(ctx context.Context, addr chat.Address) {
-	sub, err := t.store.Chat(ctx, addr)
-	if err != nil || !sub.Active {
-		return
-	}
-	sub.Active = false
-	if err := t.store.SaveSubscription(ctx, sub); err != nil {
+	n, err := t.store.TurnOff(ctx, addr)
+	if err != nil {
 		t.log.Error("turning off the subscription of a gone chat failed", "chat", addr.Key(), "err", err)
 		return
 	}
-	t.log.Info("chat gone; subscription turned off", "chat", addr.Key())
+	if n == 0 {
+		return
+	}
+	t.log.Info("chat gone; subscriptions turned off", "chat", addr.Key(), "subscriptions", n)
 	if t.changed != nil {
 		t.changed()
 	}
@@ -149,6 +152,7 @@ func (t *Tutor) ChatGone(ctx context.Context, addr chat.Address) {
 // ChatMoved moves a chat's subscription and history to its new id (a
 // Telegram group upgraded to a supergroup).
 func (t *Tutor) ChatMoved(ctx context.Context, from chat.Address, newChatID string) {
+	defer t.chats.lock(from.Key())()
 	sub, err := t.store.Chat(ctx, from)
 	if err != nil {
 		return
@@ -163,7 +167,11 @@ func (t *Tutor) ChatMoved(ctx context.Context, from chat.Address, newChatID stri
 // Handle runs a command and returns the messages to send back to its
 // chat, in order. Bad input gets a one-line explanation and changes
 // nothing; a failure on the bot's side is logged and the user told so.
+//
+// The commands of one chat run one at a time, in the order they arrive
+// here; those of different chats run concurrently.
 func (t *Tutor) Handle(ctx context.Context, cmd chat.Command) []chat.Message {
+	defer t.chats.lock(cmd.Chat.Key())()
 	sub, err := t.chat(ctx, cmd.Chat, cmd.Kind)
 	if err != nil {
 		return t.trouble(t.settings.Language, "load chat", err, cmd.Chat)
