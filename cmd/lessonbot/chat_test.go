@@ -8,32 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/lesson"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 	"github.com/lessonbot/lessonbot/internal/quiz"
 )
-
-// syncBuffer is a bytes.Buffer safe to write from the program while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // writeChatConfig writes a config file in dir with a database there and
 // the given lessons folder, and returns its path.
@@ -142,7 +123,7 @@ func TestChatServesLessonChanges(t *testing.T) {
 	cfg := writeChatConfig(t, dir, lessons)
 
 	in, inWriter := io.Pipe()
-	out := &syncBuffer{}
+	out := &logtest.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() {
@@ -226,7 +207,7 @@ func TestChatScheduledLessonArrives(t *testing.T) {
 		slot = slot.Add(time.Minute)
 	}
 	in, inWriter := io.Pipe()
-	out := &syncBuffer{}
+	out := &logtest.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() {

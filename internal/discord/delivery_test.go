@@ -10,6 +10,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/delivery"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/tutor"
 )
@@ -46,7 +47,7 @@ func TestScheduledPostChannelGone(t *testing.T) {
 	if _, err := w.store.EnqueueSlot(ctx, subs, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	pool := delivery.New(w.store, w.tutor, map[string]delivery.Platform{chat.Discord: {Sender: r.bot}}, delivery.Options{}, slog.New(slog.NewTextHandler(logs, nil)))
 	done := make(chan struct{})
 	go func() { pool.Run(ctx); close(done) }()

@@ -1,7 +1,6 @@
 package discord
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,34 +14,17 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/lesson"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/tutor"
 )
-
-// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // running is a Bot serving against a fake Discord.
 type running struct {
 	t    *testing.T
 	fake *fakeDiscord
 	bot  *Bot
-	logs *syncBuffer
+	logs *logtest.Buffer
 	next int // the next interaction's number
 }
 
@@ -51,7 +33,7 @@ type running struct {
 func startBot(t *testing.T, tu Tutor, commands []chat.CommandInfo, edit func(*Options)) *running {
 	t.Helper()
 	fake := newFakeDiscord(t)
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	opts := Options{
 		Token: testToken, APIURL: fake.apiURL(), Commands: commands,
 		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -189,7 +171,7 @@ type world struct {
 	store   *store.Store
 	tutor   *tutor.Tutor
 	lessons *lesson.Source
-	logs    *syncBuffer
+	logs    *logtest.Buffer
 }
 
 // fixtureLesson is the fixture lesson's id and title, and its quiz's
@@ -223,7 +205,7 @@ func newWorld(t testing.TB, now func() time.Time, extra ...*lesson.Lesson) *worl
 	}
 	lib := lesson.NewLibrary(append([]*lesson.Lesson{l}, extra...))
 	lessons := lesson.NewSource(func() lesson.Result { return lesson.Result{Library: lib, Files: lib.Len()} })
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	tu := tutor.New(st, lessons, tutor.Settings{
 		Hour: 8, Minute: 0, Zone: "UTC", Language: "en", Questions: 2,
 		Admins: map[string][]string{chat.Discord: {"100000000000000077"}},

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/lessonbot/lessonbot/internal/logtest"
 )
 
 const interactionToken = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5OmFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6"
@@ -40,7 +42,7 @@ type secretStringer struct{}
 func (secretStringer) String() string { return "token=" + testToken }
 
 func TestRedactHandler(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	r := newRedactor(testToken)
 	log := slog.New(redactHandler{next: slog.NewTextHandler(logs, nil), r: r}).With("url", "/webhooks/1/"+interactionToken)
 	log.WithGroup("g").Error("failed with "+testToken,

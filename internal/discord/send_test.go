@@ -12,13 +12,15 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 )
 
 // newSender is a bot that is not connected to the gateway, for Send.
-func newSender(t testing.TB, apiURL string, client *http.Client) (*Bot, *syncBuffer) {
+func newSender(t testing.TB, apiURL string, client *http.Client) (*Bot, *logtest.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	b, err := New(t.Context(), Options{
 		Token: testToken, APIURL: apiURL, HTTPClient: client,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/delivery"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 	"github.com/lessonbot/lessonbot/internal/schedule"
 )
 
@@ -32,7 +33,7 @@ func TestScheduledLessonInVirtualTime(t *testing.T) {
 		start := time.Now() // 2000-01-01 00:00 UTC in the bubble
 		w := newWorld(t, time.Now)
 		fake := newMemoryFake(t)
-		logs := &syncBuffer{}
+		logs := &logtest.Buffer{}
 		log := slog.New(slog.NewTextHandler(logs, nil))
 		ctx, cancel := context.WithCancel(t.Context())
 		b, err := New(ctx, Options{

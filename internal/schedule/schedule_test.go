@@ -1,19 +1,18 @@
 package schedule
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
 
@@ -24,24 +23,6 @@ func date(y int, m time.Month, d, h, min int) time.Time {
 	return time.Date(y, m, d, h, min, 0, 0, time.UTC)
 }
 
-// syncBuffer collects log lines from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // fixture is a store in the test's folder, with a scheduler on it whose
 // clock reads now.
 type fixture struct {
@@ -50,7 +31,7 @@ type fixture struct {
 	sched *Scheduler
 	now   time.Time
 	woken atomic.Int32 // calls of the scheduler's due function
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 }
 
 func newFixture(tb testing.TB, now time.Time) *fixture {
@@ -59,7 +40,7 @@ func newFixture(tb testing.TB, now time.Time) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &fixture{tb: tb, store: st, now: now, logs: &syncBuffer{}}
+	f := &fixture{tb: tb, store: st, now: now, logs: &logtest.Buffer{}}
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.sched = New(st, DefaultCatchUp, func() time.Time { return f.now }, log, func() { f.woken.Add(1) })
 	tb.Cleanup(func() {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 )
 
 // The answer burst: presses from burstUsers people in burstChats chats
@@ -56,7 +57,7 @@ func benchmarkBurst(b *testing.B, presses int, oneByOne bool) {
 			return chat.PressReply{Notice: "✅ Right!"}
 		}}
 		bot, err := New(context.Background(), Options{Token: testToken, APIURL: srv.URL, NotFound: errNoValue,
-			Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, &slog.HandlerOptions{Level: slog.LevelError}))},
+			Logger: slog.New(slog.NewTextHandler(&logtest.Buffer{}, &slog.HandlerOptions{Level: slog.LevelError}))},
 			tut, newMemState())
 		if err != nil {
 			b.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/delivery"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/telegram"
 )
@@ -174,7 +175,7 @@ func benchmarkFanOutPool(b *testing.B) {
 	for i := range b.N {
 		lessons.ids = append(lessons.ids, fmt.Sprintf("l%d", i+1))
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))
 	limits := delivery.Limits{PerSecond: fanOutRate, PerChatPerSecond: 1}
 	want := fanOutChats * fanOutLessonSize

@@ -1,7 +1,6 @@
 package telegram
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 )
 
 // testToken looks like a real token, so that a leak is easy to spot.
@@ -134,24 +134,6 @@ func (s *memState) get(key string) string {
 	return s.values[key]
 }
 
-// syncBuffer collects logs written from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is a bot on a fake Bot API served over a local socket.
 type harness struct {
 	t     *testing.T
@@ -159,7 +141,7 @@ type harness struct {
 	url   string
 	tutor *fakeTutor
 	state *memState
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 	opts  Options
 	bot   *Bot
 
@@ -170,7 +152,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	api := NewFakeAPI(testToken)
 	srv := api.Server(t)
-	h := &harness{t: t, api: api, url: srv.URL, tutor: &fakeTutor{}, state: newMemState(), logs: &syncBuffer{}}
+	h := &harness{t: t, api: api, url: srv.URL, tutor: &fakeTutor{}, state: newMemState(), logs: &logtest.Buffer{}}
 	h.opts = Options{
 		Token: testToken, APIURL: srv.URL, NotFound: errNoValue,
 		Logger:     slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

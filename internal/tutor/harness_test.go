@@ -1,7 +1,6 @@
 package tutor
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/lesson"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 	"github.com/lessonbot/lessonbot/internal/quiz"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
@@ -246,24 +246,6 @@ func defaultSettings() Settings {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // harness is a tutor on a real SQLite store in a temporary directory, the
 // fixture library and a clock the test moves.
 type harness struct {
@@ -272,7 +254,7 @@ type harness struct {
 	st      *store.Store
 	lessons *testLessons
 	tutor   *Tutor
-	logs    *syncBuffer
+	logs    *logtest.Buffer
 
 	mu  sync.Mutex
 	now time.Time
@@ -294,7 +276,7 @@ func newHarnessWith(t testing.TB, settings Settings) *harness {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	h := &harness{t: t, ctx: ctx, st: st, lessons: &testLessons{lib: library(t)}, logs: &syncBuffer{}, now: monday}
+	h := &harness{t: t, ctx: ctx, st: st, lessons: &testLessons{lib: library(t)}, logs: &logtest.Buffer{}, now: monday}
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
 	h.tutor = New(st, h.lessons, settings, h.clock, log)
 	// Every test here expects the tutor to run without failing on its
