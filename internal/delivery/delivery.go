@@ -53,8 +53,11 @@ type Options struct {
 	// chats run concurrently so that network latency does not lower the
 	// rate; one chat's messages are spaced by its limit.
 	Workers int
-	// Lease is how long a claim lasts without progress before another
-	// worker, or the next start, may take the delivery over.
+	// Lease is how long a claim outlasts its worker before another
+	// worker, or the next start, may take the delivery over. A worker
+	// renews it every third of it for as long as it works on the
+	// delivery, however long the rate limits make it wait, so only a
+	// worker that died or stalled loses it.
 	Lease time.Duration
 	// Poll is the longest the pool waits before it looks at the outbox
 	// again when nothing wakes it and nothing falls due sooner.
@@ -211,42 +214,59 @@ func (p *Pool) deliver(ctx, sendCtx context.Context, c store.Claim) {
 	// What happened is recorded even when the sends were cut short.
 	rec := context.WithoutCancel(sendCtx)
 	log := p.log.With("delivery", d.ID, "chat", sub.Address.Key())
+	// work ends the waits for a turn to send, when the pool stops or when
+	// the delivery turns out to be another worker's.
+	work, cancelWork := context.WithCancelCause(ctx)
+	defer cancelWork(nil)
+	l := &lease{store: p.store, id: d.ID, length: p.opts.Lease, held: d.LeaseUntil, lost: cancelWork}
+	stopRenewing := l.keep(rec, log)
+	defer stopRenewing()
+
 	pl := p.platforms[sub.Address.Platform]
 	if pl == nil {
-		p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now().Add(time.Hour), false, "no sender for platform "+sub.Address.Platform))
+		p.record(log, l.retry(rec, time.Now().Add(time.Hour), false, "no sender for platform "+sub.Address.Platform))
 		return
 	}
 	if d.LessonID == "" {
 		id, err := p.assign(rec, d, sub)
 		if err != nil {
 			log.Error("choosing the lesson failed", "err", err)
-			p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now().Add(p.backoff(d.Attempts+1)), true, err.Error()))
+			p.record(log, l.retry(rec, time.Now().Add(p.backoff(d.Attempts+1)), true, err.Error()))
 			return
 		}
 		if id == "" {
-			p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryExhausted, ""))
+			p.record(log, l.finish(rec, store.DeliveryExhausted, ""))
 			return
 		}
 		d.LessonID = id
 	}
 	msgs, ok := p.lessons.DeliveryMessages(sub, d.LessonID)
 	if !ok {
-		p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryFailed, fmt.Sprintf("lesson %q is no longer in the library", d.LessonID)))
+		p.record(log, l.finish(rec, store.DeliveryFailed, fmt.Sprintf("lesson %q is no longer in the library", d.LessonID)))
 		return
+	}
+	// stopped handles a wait for a turn that ended early: the delivery is
+	// put back, to be sent on the next start, unless it is no longer this
+	// worker's to put back.
+	stopped := func() {
+		if l.isLost() {
+			log.Warn("the delivery is no longer this worker's (another took it over); not sending")
+			return
+		}
+		p.record(log, l.retry(rec, time.Now(), false, ""))
 	}
 	moved := false
 	for i := len(d.MessageIDs); i < len(msgs); i++ {
-		if ctx.Err() != nil {
-			// Stopping: put the rest back, to be sent on the next start.
-			p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now(), false, ""))
+		if ctx.Err() != nil || l.isLost() {
+			stopped()
 			return
 		}
-		turn, err := pl.limit.wait(ctx, sub.Address, sub.Kind)
+		turn, err := pl.limit.wait(work, sub.Address, sub.Kind)
 		if err != nil {
-			p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now(), false, ""))
+			stopped()
 			return
 		}
-		if err := p.store.StartMessage(rec, d.ID, i, time.Now().Add(p.opts.Lease)); errors.Is(err, store.ErrNotClaimed) {
+		if err := l.start(rec, i); errors.Is(err, store.ErrNotClaimed) {
 			turn.cancel()
 			log.Warn("the delivery is no longer this worker's (its lease ran out); not sending", "message", i)
 			return
@@ -255,12 +275,26 @@ func (p *Pool) deliver(ctx, sendCtx context.Context, c store.Claim) {
 			log.Error("recording a send failed; leaving the delivery to its lease", "err", err)
 			return
 		}
-		if err := turn.pace(ctx); err != nil {
-			p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now(), false, ""))
+		if err := turn.pace(work); err != nil {
+			stopped()
+			return
+		}
+		// The lease is renewed all along, but a process stalled for longer
+		// than a lease (or writes that failed meanwhile) may have lost it
+		// without knowing yet: the send goes only once the delivery is
+		// known to be this worker's still.
+		if err := l.confirm(rec); errors.Is(err, store.ErrNotClaimed) {
+			log.Warn("the delivery is no longer this worker's (its lease ran out); not sending", "message", i)
+			return
+		} else if err != nil {
+			log.Error("renewing the lease failed; not sending, putting the delivery back", "message", i, "err", err)
+			p.record(log, l.retry(rec, time.Now(), false, ""))
 			return
 		}
 		msgID, err := pl.sender.Send(sendCtx, sub.Address, sub.Kind, msgs[i])
 		if err == nil {
+			// Recorded whoever holds the delivery by now: the message
+			// reached the chat and must not be sent again.
 			p.record(log, p.store.MessageSent(rec, d.ID, i, msgID))
 			continue
 		}
@@ -272,7 +306,7 @@ func (p *Pool) deliver(ctx, sendCtx context.Context, c store.Claim) {
 		case chat.RateLimited:
 			log.Warn("rate limited: the platform's queue waits", "platform", pl.name, "retry_after", se.RetryAfter)
 			pl.limit.pause(se.RetryAfter)
-			p.record(log, p.store.AbortMessage(rec, d.ID))
+			p.record(log, l.abort(rec))
 			i--
 			continue
 		case chat.ChatMoved:
@@ -282,41 +316,202 @@ func (p *Pool) deliver(ctx, sendCtx context.Context, c store.Claim) {
 			moved = true
 			if err := p.store.MoveChat(rec, sub.ID, se.MovedTo); err != nil {
 				log.Error("moving the subscription failed", "to", se.MovedTo, "err", err)
-				p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryFailed, se.Error()))
+				p.record(log, l.finish(rec, store.DeliveryFailed, se.Error()))
 				return
 			}
 			log.Info("chat moved; the subscription follows it", "to", se.MovedTo)
 			sub.Address.ChatID = se.MovedTo
-			p.record(log, p.store.AbortMessage(rec, d.ID))
+			p.record(log, l.abort(rec))
 			i--
 			continue
 		case chat.ChatGone:
 			log.Warn("chat gone; subscription deactivated", "err", se)
+			l.end()
 			p.record(log, p.store.ChatGone(rec, d.ID, sub.ID, se.Error()))
 			return
 		case chat.Ambiguous:
 			if !p.opts.ResendUnknown {
 				log.Warn("send may or may not have arrived; not resending", "message", i, "err", se)
-				p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryUnknown, se.Error()))
+				p.record(log, l.finish(rec, store.DeliveryUnknown, se.Error()))
 				return
 			}
 		case chat.Rejected:
 			log.Error("the platform refused the message", "message", i, "err", se)
-			p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryFailed, se.Error()))
+			p.record(log, l.finish(rec, store.DeliveryFailed, se.Error()))
 			return
 		}
 		// Transient (or an ambiguous error we may resend).
 		attempts := d.Attempts + 1
 		if attempts >= p.opts.MaxAttempts {
 			log.Error("delivery failed after its last attempt", "attempts", attempts, "err", se)
-			p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliveryFailed, se.Error()))
+			p.record(log, l.finish(rec, store.DeliveryFailed, se.Error()))
 			return
 		}
 		log.Warn("send failed; will retry", "attempts", attempts, "err", se)
-		p.record(log, p.store.RetryDelivery(rec, d.ID, time.Now().Add(p.backoff(attempts)), true, se.Error()))
+		p.record(log, l.retry(rec, time.Now().Add(p.backoff(attempts)), true, se.Error()))
 		return
 	}
-	p.record(log, p.store.FinishDelivery(rec, d.ID, store.DeliverySent, ""))
+	p.record(log, l.finish(rec, store.DeliverySent, ""))
+}
+
+// errLeaseLost ends the waits of a worker whose delivery another worker
+// took over.
+var errLeaseLost = fmt.Errorf("delivery taken over: %w", store.ErrNotClaimed)
+
+// lease is a worker's hold on the delivery it claimed. It is the one place
+// that knows the lease end the worker last wrote, which each write of the
+// claim names (a store write finds the delivery taken over, with
+// store.ErrNotClaimed, when the lease end is no longer that one); and it
+// renews the lease while the worker works, however long the rate limits
+// make it wait.
+type lease struct {
+	store  *store.Store
+	id     int64
+	length time.Duration
+	// lost is called once the delivery is found to be another worker's.
+	lost context.CancelCauseFunc
+
+	// mu is held across each write of the claim, so that the lease end it
+	// names is not renewed meanwhile.
+	mu   sync.Mutex
+	held time.Time // the lease end last written
+	gone bool      // another worker holds the delivery
+	over bool      // the worker ended the claim: nothing to renew
+}
+
+// keep renews the lease every third of its length, in the background, so
+// that it never runs out while the worker works on the delivery; it stops
+// when the returned function is called, once the worker is done, or when
+// the delivery turns out to be another worker's. The writes use ctx, which
+// should not end before the worker does.
+func (l *lease) keep(ctx context.Context, log *slog.Logger) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(max(l.length/3, time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			err := l.renew(ctx)
+			if errors.Is(err, store.ErrNotClaimed) {
+				return
+			}
+			if err != nil {
+				// The lease lasts two more periods: the next renewal may
+				// well succeed, and confirm checks before each send.
+				log.Error("renewing the lease failed", "err", err)
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// renew extends the lease to a full length from now.
+func (l *lease) renew(ctx context.Context) error {
+	return l.write(func(held time.Time) error {
+		if l.over {
+			return nil
+		}
+		until := l.next()
+		if err := l.store.RenewLease(ctx, l.id, held, until); err != nil {
+			return err
+		}
+		l.held = until
+		return nil
+	})
+}
+
+// confirm returns nil when the delivery is the worker's for now: its
+// lease has not run out yet, or it has but no other worker took it over,
+// and it is renewed.
+func (l *lease) confirm(ctx context.Context) error {
+	l.mu.Lock()
+	ok := !l.gone && time.Now().Before(l.held)
+	l.mu.Unlock()
+	if ok {
+		return nil
+	}
+	return l.renew(ctx)
+}
+
+// start records the send of message index, extending the lease.
+func (l *lease) start(ctx context.Context, index int) error {
+	return l.write(func(held time.Time) error {
+		until := l.next()
+		if err := l.store.StartMessage(ctx, l.id, held, index, until); err != nil {
+			return err
+		}
+		l.held = until
+		return nil
+	})
+}
+
+// abort records that the message under way was not sent.
+func (l *lease) abort(ctx context.Context) error {
+	return l.write(func(held time.Time) error { return l.store.AbortMessage(ctx, l.id, held) })
+}
+
+// retry puts the delivery back in the queue and ends the claim.
+func (l *lease) retry(ctx context.Context, dueAt time.Time, countAttempt bool, lastError string) error {
+	return l.write(func(held time.Time) error {
+		l.over = true
+		return l.store.RetryDelivery(ctx, l.id, held, dueAt, countAttempt, lastError)
+	})
+}
+
+// finish ends the delivery in a final state and ends the claim.
+func (l *lease) finish(ctx context.Context, state store.DeliveryState, lastError string) error {
+	return l.write(func(held time.Time) error {
+		l.over = true
+		return l.store.FinishDelivery(ctx, l.id, held, state, lastError)
+	})
+}
+
+// end stops the renewals before a write that ends the claim with no
+// lease (store.ChatGone).
+func (l *lease) end() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.over = true
+}
+
+// isLost reports whether the delivery was found to be another worker's.
+func (l *lease) isLost() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gone
+}
+
+// write runs f, a write of the claim, with the lease end held, unless the
+// delivery is known to be another worker's already. Once a write finds it
+// so, the worker's waits end and no later write is tried.
+func (l *lease) write(f func(held time.Time) error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.gone {
+		return errLeaseLost
+	}
+	err := f(l.held)
+	if errors.Is(err, store.ErrNotClaimed) {
+		l.gone = true
+		l.lost(errLeaseLost)
+	}
+	return err
+}
+
+// next is the lease end of a renewal now: a full length from now, in the
+// whole seconds the store keeps, and never before the lease end held, for
+// a lease that moved back could match a later claim's.
+func (l *lease) next() time.Time {
+	until := time.Unix(time.Now().Add(l.length).Unix(), 0)
+	if until.Before(l.held) {
+		return l.held
+	}
+	return until
 }
 
 // assign chooses the delivery's lesson: the subscription's next one.
@@ -345,9 +540,13 @@ func (p *Pool) backoff(attempts int) time.Duration {
 }
 
 // record logs a failed bookkeeping write; the lease makes the delivery
-// come back if it matters.
+// come back if it matters. A write refused because another worker took the
+// delivery over is no failure: that worker records it from then on.
 func (p *Pool) record(log *slog.Logger, err error) {
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotClaimed):
+		log.Warn("the delivery is no longer this worker's (another took it over); not recording", "err", err)
+	case err != nil:
 		log.Error("recording delivery progress failed", "err", err)
 	}
 }

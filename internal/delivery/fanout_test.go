@@ -19,6 +19,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/delivery"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
 
@@ -162,7 +163,7 @@ func benchmarkFanOutPool(b *testing.B) {
 	for i := range b.N {
 		lessons.add(fmt.Sprintf("l%d", i+1))
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))
 	limits := delivery.Limits{PerSecond: fanOutRate, PerChatPerSecond: 1}
 

@@ -1,7 +1,6 @@
 package delivery_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/delivery"
+	"github.com/lessonbot/lessonbot/internal/logtest"
 	"github.com/lessonbot/lessonbot/internal/schedule"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
@@ -121,27 +121,10 @@ type world struct {
 	limits  delivery.Limits
 	opts    delivery.Options
 	catchUp time.Duration
-	logs    *syncBuffer
+	logs    *logtest.Buffer
 
 	stop  func()
 	sched *schedule.Scheduler
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // newWorld opens a store in the test's folder; call it inside the bubble.
@@ -151,7 +134,7 @@ func newWorld(t *testing.T, lessonIDs ...string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, store: st, sender: &fakeSender{}, catchUp: 6 * time.Hour, logs: &syncBuffer{}}
+	w := &world{t: t, store: st, sender: &fakeSender{}, catchUp: 6 * time.Hour, logs: &logtest.Buffer{}}
 	w.lessons = &fakeLessons{store: st, ids: lessonIDs, size: 3}
 	t.Cleanup(func() {
 		if w.stop != nil {

@@ -298,24 +298,28 @@ func (s *Store) AssignLesson(ctx context.Context, id int64, lessonID string) err
 	return err
 }
 
-// ErrNotClaimed is returned, wrapped, by StartMessage when the delivery is
-// no longer the caller's to send: its lease ran out and another worker
-// took it over, or it has moved on.
+// ErrNotClaimed is returned, wrapped, by the writes of a claimed delivery
+// (RenewLease, StartMessage, AbortMessage, RetryDelivery, FinishDelivery)
+// when the delivery is no longer the caller's: its lease ran out and
+// another worker took it over, or it has moved on. They change nothing
+// then, so that a worker that outlived its lease cannot send, or undo the
+// records of, a delivery another worker now sends.
 var ErrNotClaimed = errors.New("delivery not claimed")
 
-// StartMessage records that message index of a delivery is about to be
-// sent, and extends the lease, before the send: if the process dies during
-// the send, the row shows that the message may have been posted. It does
-// so only if the row is still being sent, with no message under way and
-// exactly index messages sent, and otherwise returns an error wrapping
-// ErrNotClaimed: a worker whose lease ran out while it waited (for a rate
-// limit) and whose delivery was claimed again must not send too.
-func (s *Store) StartMessage(ctx context.Context, id int64, index int, leaseUntil time.Time) error {
-	what := fmt.Sprintf("start message %d of delivery %d", index, id)
-	res, err := s.exec(ctx, what,
-		`UPDATE deliveries SET inflight = ?, lease_until = ?, updated_at = ?
-		WHERE id = ? AND state = 'sending' AND inflight IS NULL AND json_array_length(message_ids) = ?`,
-		index, leaseUntil.Unix(), s.now().Unix(), id, index)
+// heldBy is the condition of the writes of a claimed delivery. They name
+// the claim by held, the lease end the caller last wrote (or was given by
+// ClaimDue), and change the row only while it is still being sent under
+// that very lease. The lease end serves as the claim's token, with no
+// column of its own: another worker can claim the row only once
+// lease_until < now, and its claim writes now+lease, a later value, which
+// no write of the old holder matches; and as long as the clock does not go
+// back, no later claim writes the old value again, nor does a holder, which
+// never moves its lease back.
+const heldBy = `state = 'sending' AND lease_until = ?`
+
+// claimResult turns a write of a claimed delivery that changed no row into
+// an error wrapping ErrNotClaimed.
+func claimResult(what string, res sql.Result, err error) error {
 	if err != nil {
 		return err
 	}
@@ -327,8 +331,42 @@ func (s *Store) StartMessage(ctx context.Context, id int64, index int, leaseUnti
 	return nil
 }
 
+// RenewLease extends the lease of a delivery the caller claimed, from held
+// (the lease end it last wrote) to until, so that a worker that waits long
+// (for a rate limit) keeps it: other workers take over only deliveries
+// whose lease ran out. It fails with an error wrapping ErrNotClaimed when
+// the lease is no longer held: another worker took the delivery over, or it
+// is no longer being sent. until must not be before held; equal to it, the
+// call only checks that the lease is still held.
+func (s *Store) RenewLease(ctx context.Context, id int64, held, until time.Time) error {
+	what := fmt.Sprintf("renew the lease of delivery %d", id)
+	// updated_at stays: it tells when the delivery last made progress.
+	res, err := s.exec(ctx, what, `UPDATE deliveries SET lease_until = ? WHERE id = ? AND `+heldBy,
+		until.Unix(), id, held.Unix())
+	return claimResult(what, res, err)
+}
+
+// StartMessage records that message index of a delivery is about to be
+// sent, and extends the lease from held to until, before the send: if the
+// process dies during the send, the row shows that the message may have
+// been posted. It does so only if the caller still holds the lease, with
+// no message under way and exactly index messages sent, and otherwise
+// returns an error wrapping ErrNotClaimed: a worker whose lease ran out
+// while it waited (for a rate limit) and whose delivery was claimed again
+// must not send too.
+func (s *Store) StartMessage(ctx context.Context, id int64, held time.Time, index int, until time.Time) error {
+	what := fmt.Sprintf("start message %d of delivery %d", index, id)
+	res, err := s.exec(ctx, what,
+		`UPDATE deliveries SET inflight = ?, lease_until = ?, updated_at = ?
+		WHERE id = ? AND `+heldBy+` AND inflight IS NULL AND json_array_length(message_ids) = ?`,
+		index, until.Unix(), s.now().Unix(), id, held.Unix(), index)
+	return claimResult(what, res, err)
+}
+
 // MessageSent records the platform id of message index of a delivery,
-// whose send succeeded, and that no send is under way.
+// whose send succeeded, and that no send is under way. It holds no lease:
+// a message that reached the chat is recorded whoever holds the delivery
+// by now, so that it is not sent again.
 func (s *Store) MessageSent(ctx context.Context, id int64, index int, messageID string) error {
 	idJSON, err := json.Marshal(messageID)
 	if err != nil {
@@ -343,31 +381,40 @@ func (s *Store) MessageSent(ctx context.Context, id int64, index int, messageID 
 
 // AbortMessage records that the message under way was not sent (the
 // platform refused it for now, such as with a rate limit), so it may be
-// sent again safely.
-func (s *Store) AbortMessage(ctx context.Context, id int64) error {
-	_, err := s.exec(ctx, fmt.Sprintf("abort message of delivery %d", id),
-		`UPDATE deliveries SET inflight = NULL, updated_at = ? WHERE id = ?`, s.now().Unix(), id)
-	return err
+// sent again safely. held is the caller's lease, as for StartMessage: a
+// worker that lost the delivery must not clear the mark of a send that
+// the new holder has under way.
+func (s *Store) AbortMessage(ctx context.Context, id int64, held time.Time) error {
+	what := fmt.Sprintf("abort message of delivery %d", id)
+	res, err := s.exec(ctx, what,
+		`UPDATE deliveries SET inflight = NULL, updated_at = ? WHERE id = ? AND `+heldBy,
+		s.now().Unix(), id, held.Unix())
+	return claimResult(what, res, err)
 }
 
-// FinishDelivery ends a delivery in a final state (sent, failed, unknown
-// or exhausted), with the last error if any.
-func (s *Store) FinishDelivery(ctx context.Context, id int64, state DeliveryState, lastError string) error {
-	_, err := s.exec(ctx, fmt.Sprintf("finish delivery %d as %s", id, state),
-		`UPDATE deliveries SET state = ?, last_error = ?, lease_until = NULL, inflight = NULL, updated_at = ? WHERE id = ?`,
-		string(state), lastError, s.now().Unix(), id)
-	return err
+// FinishDelivery ends a delivery the caller holds the lease of (held, as
+// for StartMessage) in a final state (sent, failed, unknown or exhausted),
+// with the last error if any.
+func (s *Store) FinishDelivery(ctx context.Context, id int64, held time.Time, state DeliveryState, lastError string) error {
+	what := fmt.Sprintf("finish delivery %d as %s", id, state)
+	res, err := s.exec(ctx, what,
+		`UPDATE deliveries SET state = ?, last_error = ?, lease_until = NULL, inflight = NULL, updated_at = ?
+		WHERE id = ? AND `+heldBy,
+		string(state), lastError, s.now().Unix(), id, held.Unix())
+	return claimResult(what, res, err)
 }
 
-// RetryDelivery puts a claimed delivery back in the queue, due at dueAt.
-// countAttempt adds a failed attempt (a transient error); a wait the
-// platform asked for, or a shutdown, does not count.
-func (s *Store) RetryDelivery(ctx context.Context, id int64, dueAt time.Time, countAttempt bool, lastError string) error {
-	_, err := s.exec(ctx, fmt.Sprintf("retry delivery %d", id),
+// RetryDelivery puts a delivery the caller holds the lease of (held, as
+// for StartMessage) back in the queue, due at dueAt. countAttempt adds a
+// failed attempt (a transient error); a wait the platform asked for, or a
+// shutdown, does not count.
+func (s *Store) RetryDelivery(ctx context.Context, id int64, held time.Time, dueAt time.Time, countAttempt bool, lastError string) error {
+	what := fmt.Sprintf("retry delivery %d", id)
+	res, err := s.exec(ctx, what,
 		`UPDATE deliveries SET state = 'pending', due_at = ?, attempts = attempts + ?, last_error = ?,
-			lease_until = NULL, inflight = NULL, updated_at = ? WHERE id = ?`,
-		dueAt.Unix(), boolInt(countAttempt), lastError, s.now().Unix(), id)
-	return err
+			lease_until = NULL, inflight = NULL, updated_at = ? WHERE id = ? AND `+heldBy,
+		dueAt.Unix(), boolInt(countAttempt), lastError, s.now().Unix(), id, held.Unix())
+	return claimResult(what, res, err)
 }
 
 // ChatGone deactivates the subscription of a delivery whose chat is gone
