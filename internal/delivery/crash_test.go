@@ -20,6 +20,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/delivery"
+	"github.com/lessonbot/lessonbot/internal/delivery/deliverytest"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
 
@@ -268,7 +269,8 @@ func TestCrashSafetyChild(t *testing.T) {
 	for i := range crashLessons {
 		ids = append(ids, fmt.Sprintf("l%02d", i+1))
 	}
-	lessons := &fakeLessons{store: st, ids: ids, size: crashMessages}
+	lessons := &deliverytest.Lessons{Store: st, Size: crashMessages}
+	lessons.Add(ids...)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	pool := delivery.New(st, lessons, map[string]delivery.Platform{
 		chat.Telegram: {Sender: sender, Limits: delivery.Limits{PerSecond: 2000, PerChatPerSecond: 50}},

@@ -180,7 +180,7 @@ func TestExhaustedLibraryResumes(t *testing.T) {
 		sub := w.subscribe("100", 8, 0, "UTC", store.EveryDay)
 		w.start()
 		sleepUntil(time.Date(2000, 1, 2, 12, 0, 0, 0, time.UTC))
-		w.lessons.add("l2")
+		w.lessons.Add("l2")
 		sleepUntil(time.Date(2000, 1, 4, 0, 0, 0, 0, time.UTC))
 		w.stop()
 		got := localTimes(w.sender.posts(), time.UTC)
@@ -203,14 +203,9 @@ func TestExhaustedLibraryResumes(t *testing.T) {
 func TestRateLimitedWholeQueueWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, "l1")
-		w.lessons.size = 1
+		w.lessons.Size = 1
 		w.limits = delivery.Limits{PerSecond: 1}
-		w.sender.fail = func(call int, to chat.Address, text string) error {
-			if call == 1 {
-				return &chat.SendError{Kind: chat.RateLimited, RetryAfter: 30 * time.Second, Err: errors.New("429")}
-			}
-			return nil
-		}
+		w.sender.rateLimitFirst(30 * time.Second)
 		a := w.subscribe("100", 8, 0, "UTC", store.EveryDay)
 		b := w.subscribe("200", 8, 0, "UTC", store.EveryDay)
 		w.start()

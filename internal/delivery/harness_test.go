@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/delivery"
+	"github.com/lessonbot/lessonbot/internal/delivery/deliverytest"
 	"github.com/lessonbot/lessonbot/internal/logtest"
 	"github.com/lessonbot/lessonbot/internal/schedule"
 	"github.com/lessonbot/lessonbot/internal/store"
@@ -58,6 +60,17 @@ func (f *fakeSender) messages() []sent {
 	return slices.Clone(f.sent)
 }
 
+// rateLimitFirst makes the first send answer rate limited, asking to wait
+// retryAfter, and lets every later one through.
+func (f *fakeSender) rateLimitFirst(retryAfter time.Duration) {
+	f.fail = func(call int, to chat.Address, text string) error {
+		if call == 1 {
+			return &chat.SendError{Kind: chat.RateLimited, RetryAfter: retryAfter, Err: errors.New("429")}
+		}
+		return nil
+	}
+}
+
 // posts returns the first message of each lesson sent (index 0), in order.
 func (f *fakeSender) posts() []sent {
 	var out []sent
@@ -69,54 +82,12 @@ func (f *fakeSender) posts() []sent {
 	return out
 }
 
-// fakeLessons is a library of lessons named by id, each of size messages.
-type fakeLessons struct {
-	store *store.Store
-	mu    sync.Mutex
-	ids   []string
-	size  int
-}
-
-func (l *fakeLessons) add(ids ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.ids = append(l.ids, ids...)
-}
-
-func (l *fakeLessons) NextLessonID(ctx context.Context, sub store.Subscription) (string, error) {
-	done, err := l.store.DeliveredLessons(ctx, sub.ID)
-	if err != nil {
-		return "", err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, id := range l.ids {
-		if !done[id] {
-			return id, nil
-		}
-	}
-	return "", nil
-}
-
-func (l *fakeLessons) DeliveryMessages(sub store.Subscription, id string) ([]chat.Message, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !slices.Contains(l.ids, id) {
-		return nil, false
-	}
-	var msgs []chat.Message
-	for i := range l.size {
-		msgs = append(msgs, chat.Message{Blocks: []chat.Block{{Kind: chat.Text, Text: fmt.Sprintf("%s/%d", id, i)}}})
-	}
-	return msgs, true
-}
-
 // world is a store, a library and a sender that schedulers and pools can
 // be started on and stopped, as the program would be.
 type world struct {
 	t       *testing.T
 	store   *store.Store
-	lessons *fakeLessons
+	lessons *deliverytest.Lessons
 	sender  *fakeSender
 	limits  delivery.Limits
 	opts    delivery.Options
@@ -135,7 +106,8 @@ func newWorld(t *testing.T, lessonIDs ...string) *world {
 		t.Fatal(err)
 	}
 	w := &world{t: t, store: st, sender: &fakeSender{}, catchUp: 6 * time.Hour, logs: &logtest.Buffer{}}
-	w.lessons = &fakeLessons{store: st, ids: lessonIDs, size: 3}
+	w.lessons = &deliverytest.Lessons{Store: st, Size: 3}
+	w.lessons.Add(lessonIDs...)
 	t.Cleanup(func() {
 		if w.stop != nil {
 			w.stop()

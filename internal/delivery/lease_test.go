@@ -2,7 +2,6 @@ package delivery_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -36,12 +35,7 @@ func TestLeaseOutlivesLongPause(t *testing.T) {
 				w.limits = delivery.Limits{PerSecond: 1}
 				w.opts = delivery.Options{Lease: 2 * time.Minute, ResendUnknown: tt.resendUnknown}
 				w.sender.latency = 500 * time.Millisecond
-				w.sender.fail = func(call int, to chat.Address, text string) error {
-					if call == 1 {
-						return &chat.SendError{Kind: chat.RateLimited, RetryAfter: 10 * time.Minute, Err: errors.New("429")}
-					}
-					return nil
-				}
+				w.sender.rateLimitFirst(10 * time.Minute)
 				a := w.subscribe("100", 8, 0, "UTC", store.EveryDay)
 				b := w.subscribe("200", 8, 0, "UTC", store.EveryDay)
 				w.start()
