@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,9 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/lessonbot/lessonbot/internal/logtest"
 )
 
 const runTestToken = "123456:RUN-TEST-TOKEN-never-printed"
@@ -64,30 +64,13 @@ func writeRunConfig(t *testing.T, apiURL string) string {
 	return path
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestRunTelegramStopsCleanly starts lessonbot run against a fake Bot API,
 // waits for it to poll, stops it as SIGTERM would, and expects exit 0 and
 // no token in the output.
 func TestRunTelegramStopsCleanly(t *testing.T) {
 	srv, calls := fakeTelegram(t, http.StatusOK)
 	cfg := writeRunConfig(t, srv.URL)
-	var stderr lockedBuffer
+	var stderr logtest.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() {
@@ -129,7 +112,7 @@ func TestRunTelegramStopsCleanly(t *testing.T) {
 func TestRunTelegramBadToken(t *testing.T) {
 	srv, _ := fakeTelegram(t, http.StatusUnauthorized)
 	cfg := writeRunConfig(t, srv.URL)
-	var stderr lockedBuffer
+	var stderr logtest.Buffer
 	code := Main(context.Background(), []string{"run", "--config", cfg}, Env{
 		Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr,
 		Getenv: func(k string) string {
