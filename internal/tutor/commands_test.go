@@ -401,6 +401,21 @@ func TestSettings(t *testing.T) {
 	}
 }
 
+// settingAfter sends before and then line in Ann's private chat, on a
+// harness of its own, checks line's reply against want, and returns the
+// chat's row as stored after it: the common part of the tests of the
+// settings commands.
+func settingAfter(t *testing.T, before []string, line, want string) store.Subscription {
+	t.Helper()
+	h := newHarness(t)
+	ann := inPrivate("7", "Ann")
+	h.sendAll(ann, before...)
+	if got := h.reply(ann, line); got != want {
+		t.Errorf("reply:\n got %q\nwant %q", got, want)
+	}
+	return h.mustRow(ann.addr)
+}
+
 func TestSetTime(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -421,13 +436,7 @@ func TestSetTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
-			ann := inPrivate("7", "Ann")
-			h.sendAll(ann, tt.before...)
-			if got := h.reply(ann, tt.line); got != tt.want {
-				t.Errorf("reply:\n got %q\nwant %q", got, tt.want)
-			}
-			if sub := h.mustRow(ann.addr); sub.Hour != tt.hour || sub.Minute != tt.minute {
+			if sub := settingAfter(t, tt.before, tt.line, tt.want); sub.Hour != tt.hour || sub.Minute != tt.minute {
 				t.Errorf("stored %02d:%02d, want %02d:%02d", sub.Hour, sub.Minute, tt.hour, tt.minute)
 			}
 		})
@@ -453,13 +462,7 @@ func TestSetTimezone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
-			ann := inPrivate("7", "Ann")
-			h.sendAll(ann, tt.before...)
-			if got := h.reply(ann, tt.line); got != tt.want {
-				t.Errorf("reply:\n got %q\nwant %q", got, tt.want)
-			}
-			if sub := h.mustRow(ann.addr); sub.Zone != tt.zone {
+			if sub := settingAfter(t, tt.before, tt.line, tt.want); sub.Zone != tt.zone {
 				t.Errorf("stored zone %q, want %q", sub.Zone, tt.zone)
 			}
 		})
@@ -493,13 +496,7 @@ func TestSetDays(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
-			ann := inPrivate("7", "Ann")
-			h.sendAll(ann, tt.before...)
-			if got := h.reply(ann, tt.line); got != tt.want {
-				t.Errorf("reply:\n got %q\nwant %q", got, tt.want)
-			}
-			if sub := h.mustRow(ann.addr); sub.Weekdays != tt.days {
+			if sub := settingAfter(t, tt.before, tt.line, tt.want); sub.Weekdays != tt.days {
 				t.Errorf("stored days %v (%#x), want %v (%#x)", sub.Weekdays, uint8(sub.Weekdays), tt.days, uint8(tt.days))
 			}
 		})
@@ -527,13 +524,7 @@ func TestSetLevel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
-			ann := inPrivate("7", "Ann")
-			h.sendAll(ann, tt.before...)
-			if got := h.reply(ann, tt.line); got != tt.want {
-				t.Errorf("reply:\n got %q\nwant %q", got, tt.want)
-			}
-			if sub := h.mustRow(ann.addr); sub.Level != tt.level {
+			if sub := settingAfter(t, tt.before, tt.line, tt.want); sub.Level != tt.level {
 				t.Errorf("stored level %q, want %q", sub.Level, tt.level)
 			}
 		})
