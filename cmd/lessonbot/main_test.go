@@ -3,15 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/lessonbot/lessonbot/internal/chat/chattest"
+)
 
 // testToken stands for a bot token; no output may ever contain it.
 const testToken = "123456:SECRET-token-never-printed"
@@ -263,25 +262,6 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// golden compares got with testdata/name.golden, or rewrites the file
-// when the test runs with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
 func TestPreview(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"units/fish-prize.md": markupLesson, "bridge.md": goodLesson("Bridge"), "broken.md": "no front matter\n"})
@@ -302,7 +282,7 @@ func TestPreview(t *testing.T) {
 			if r.code != exitOK || r.stderr != "" {
 				t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 			}
-			golden(t, tt.golden, r.stdout)
+			chattest.Golden(t, tt.golden, r.stdout)
 		})
 	}
 	t.Run("ErrUnknownID", func(t *testing.T) {

@@ -1,4 +1,5 @@
-// Package chattest holds what the adapters' renderer tests share: the
+// Package chattest holds what the tests of rendered messages share (the
+// adapters' renderers, and lessonbot preview, which prints them): the
 // messages they render, each text full of characters that mean something
 // in one format or another, and the golden-file check.
 package chattest
