@@ -492,6 +492,7 @@ func TestSetDays(t *testing.T) {
 		{"OKFrenchList", []string{"/language fr"}, "/days Samedi, dim", "Les leçons arrivent désormais ces jours-là : sam,dim.", 0x41},
 		{"OKFrenchEvery", []string{"/language fr", "/days sam"}, "/days tous les jours", "Les leçons arrivent désormais ces jours-là : tous les jours.", store.EveryDay},
 		{"OKFrenchWrapping", []string{"/language fr"}, "/days ven-lun", "Les leçons arrivent désormais ces jours-là : lun,ven-dim.", 1<<time.Friday | 1<<time.Saturday | 1<<time.Sunday | 1<<time.Monday},
+		{"OKFrenchWeekend", []string{"/language fr"}, "/days week-end", "Les leçons arrivent désormais ces jours-là : sam,dim.", 0x41},
 		{"OKFrenchNamesInEnglishChat", nil, "/days mar,jeu", "Lessons now come on these days: tue,thu.", 1<<time.Tuesday | 1<<time.Thursday},
 	}
 	for _, tt := range tests {
