@@ -15,6 +15,7 @@ import (
 	"github.com/lessonbot/lessonbot/internal/config"
 	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/discord"
+	"github.com/lessonbot/lessonbot/internal/ratelimit"
 	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/telegram"
 )
@@ -50,7 +51,7 @@ func runRun(ctx context.Context, env Env, args []string) int {
 			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
 			return exitFailure
 		}
-		platforms[chat.Telegram] = delivery.Platform{Sender: bot, Limits: delivery.Limits{
+		platforms[chat.Telegram] = delivery.Platform{Sender: bot, Limits: ratelimit.Limits{
 			PerSecond:         cfg.Telegram.Rate.MessagesPerSecond,
 			PerChatPerSecond:  cfg.Telegram.Rate.PerChatPerSecond,
 			PerGroupPerMinute: cfg.Telegram.Rate.PerGroupPerMinute,
@@ -69,7 +70,7 @@ func runRun(ctx context.Context, env Env, args []string) int {
 			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
 			return exitFailure
 		}
-		platforms[chat.Discord] = delivery.Platform{Sender: bot, Limits: delivery.Limits{PerSecond: cfg.Discord.Rate.RequestsPerSecond}}
+		platforms[chat.Discord] = delivery.Platform{Sender: bot, Limits: ratelimit.Limits{PerSecond: cfg.Discord.Rate.RequestsPerSecond}}
 		bots = append(bots, bot.Run)
 	}
 

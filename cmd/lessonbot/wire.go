@@ -58,11 +58,7 @@ func (a *app) deliver(ctx context.Context, wg *sync.WaitGroup, platforms map[str
 		ResendUnknown: a.cfg.Delivery.ResendUnknown,
 	}, a.log)
 	sched := schedule.New(a.store, a.cfg.CatchUpDuration(), time.Now, a.log, pool.Wake)
-	a.tutor.OnChange(func() {
-		if err := sched.Sync(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("updating the schedule failed", "err", err)
-		}
-	})
+	a.tutor.OnChange(sched.Update)
 	wg.Go(func() {
 		if err := sched.Run(ctx); err != nil {
 			a.log.Error("the scheduler stopped", "err", err)

@@ -1,19 +1,40 @@
 // Package delivery drains the outbox: it claims due deliveries, sends each
 // lesson's messages through the platform's Sender within the platform's
-// rate limits, and records every step, so that after a crash only the
+// message budget, and records every step, so that after a crash only the
 // missing messages are sent and none is sent twice.
+//
+// The pool holds many deliveries at once, each waiting for its chat's next
+// turn in a queue ordered by when that chat may have another message (one a
+// second on Telegram). Workers take whichever delivery is ready, send its
+// next message, and put it back until its lesson is done: a worker never
+// sleeps on one chat's spacing while other chats are ready, so the
+// platform's overall rate, not the number of workers, sets the pace.
+//
+// Every claim names the process that holds it (its holder id) and carries a
+// lease that the process renews, all its claims at once, for as long as it
+// runs. A process that holds the database lock takes over at start every
+// claim of any other holder, which it knows to be dead (Options.TakeOver);
+// without the lock, a claim passes to another holder when its lease runs
+// out.
 package delivery
 
 import (
+	"container/heap"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/ratelimit"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
 
@@ -35,10 +56,17 @@ type Lessons interface {
 	DeliveryMessages(sub store.Subscription, lessonID string) (msgs []chat.Message, ok bool)
 }
 
-// Platform is one platform's sender and its limits.
+// Platform is one platform's sender and its message budget.
 type Platform struct {
 	Sender Sender
-	Limits Limits
+	// Budget is the platform's message budget, shared with whatever else
+	// sends on the platform (the adapter's replies), so that all of it
+	// together stays within the platform's limits. When nil, the pool
+	// makes one of its own from Limits.
+	Budget *ratelimit.Budget
+	// Limits are the platform's limits, for a Budget made by the pool,
+	// and to size the pool (see Options.InFlight).
+	Limits ratelimit.Limits
 }
 
 // Options tune the pool; zero values take the defaults.
@@ -49,15 +77,17 @@ type Options struct {
 	// ResendUnknown sends again a message that may already have been
 	// posted (config delivery.resend_unknown).
 	ResendUnknown bool
-	// Workers caps the deliveries in progress at once. Sends to different
-	// chats run concurrently so that network latency does not lower the
-	// rate; one chat's messages are spaced by its limit.
+	// Workers caps the sends under way at once, with their bookkeeping:
+	// enough that the platforms' latency does not lower their rate.
 	Workers int
-	// Lease is how long a claim outlasts its worker before another
-	// worker, or the next start, may take the delivery over. A worker
-	// renews it every third of it for as long as it works on the
-	// delivery, however long the rate limits make it wait, so only a
-	// worker that died or stalled loses it.
+	// InFlight caps the deliveries the pool holds at once. Each chat takes
+	// one message a second or so, so the overall rate needs about as many
+	// chats under way as its messages a second; the default is four times
+	// that, at least 256.
+	InFlight int
+	// Lease is how long a claim outlasts its holder's last renewal before
+	// another holder may take the delivery over. The pool renews its
+	// claims every third of it, all at once.
 	Lease time.Duration
 	// Poll is the longest the pool waits before it looks at the outbox
 	// again when nothing wakes it and nothing falls due sooner.
@@ -68,14 +98,32 @@ type Options struct {
 	// Backoff is the wait before the first retry of a transient failure;
 	// it doubles with each further failure.
 	Backoff time.Duration
+	// Holder names this process in its claims; empty makes one of the
+	// host name, the process id and random characters.
+	Holder string
+	// TakeOver makes the pool take over at start every claim of another
+	// holder on its platforms, however long its lease still runs. Set it
+	// only in the one process that holds the database lock: it knows that
+	// every other holder is dead.
+	TakeOver bool
 }
 
-func (o Options) withDefaults() Options {
+func (o Options) withDefaults(platforms map[string]Platform) Options {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
 	}
 	if o.Workers <= 0 {
-		o.Workers = 512
+		o.Workers = 256
+	}
+	if o.InFlight <= 0 {
+		chats := 0.0
+		for _, pl := range platforms {
+			l := pl.Limits
+			if l.PerSecond > 0 && l.PerChatPerSecond > 0 {
+				chats += l.PerSecond / l.PerChatPerSecond
+			}
+		}
+		o.InFlight = max(256, int(math.Min(4*chats, 1<<16)))
 	}
 	if o.Lease <= 0 {
 		o.Lease = 2 * time.Minute
@@ -89,37 +137,95 @@ func (o Options) withDefaults() Options {
 	if o.Backoff <= 0 {
 		o.Backoff = 2 * time.Second
 	}
+	if o.Holder == "" {
+		o.Holder = NewHolder()
+	}
 	return o
+}
+
+// NewHolder returns a holder id that names this process, unlike any other
+// process's: "host:pid:random".
+func NewHolder() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // maxBackoff caps the wait between retries.
 const maxBackoff = 10 * time.Minute
+
+// recordAhead is about how long before its turn a message may be recorded
+// as under way: each platform lets that long's worth of sends at its
+// overall rate be recorded and waiting. The record must come before the
+// turn, since its time varies: were the turn taken first, the sends that a
+// slow write held up past their turn would reach the platform in a bunch,
+// above its rate. The window bounds what a crash leaves unknown.
+const recordAhead = 50 * time.Millisecond
+
+// retryBookkeeping is the wait before a delivery whose record failed (the
+// database is in trouble) is tried again.
+const retryBookkeeping = time.Second
 
 // Pool is the delivery worker pool.
 type Pool struct {
 	store     *store.Store
 	lessons   Lessons
 	platforms map[string]*platform
+	names     []string
 	opts      Options
 	log       *slog.Logger
 	wake      chan struct{}
+
+	ready readyQueue
+	// held counts the deliveries the pool holds: queued or being sent.
+	held atomic.Int64
+	// renewed is when the pool's claims were last known to be leased for
+	// a full Lease (unix nanoseconds).
+	renewed atomic.Int64
+
+	// holdChat makes a worker hold its delivery through the chat's
+	// spacing, as workers did before the ready queue; for the benchmark
+	// that compares the two.
+	holdChat bool
 }
 
 type platform struct {
 	name   string
 	sender Sender
-	limit  *limiter
+	budget *ratelimit.Budget
+	// window has a place for each message recorded as under way and
+	// waiting for its turn (see recordAhead); nil with no overall rate.
+	window chan struct{}
 }
 
 // New returns a pool that delivers to the given platforms, by name
 // (chat.Telegram, chat.Discord, chat.Console).
 func New(st *store.Store, lessons Lessons, platforms map[string]Platform, opts Options, log *slog.Logger) *Pool {
-	p := &Pool{store: st, lessons: lessons, platforms: map[string]*platform{}, opts: opts.withDefaults(), log: log, wake: make(chan struct{}, 1)}
+	p := &Pool{store: st, lessons: lessons, platforms: map[string]*platform{}, opts: opts.withDefaults(platforms), log: log,
+		wake: make(chan struct{}, 1)}
+	p.ready.kick = make(chan struct{}, 1)
 	for name, pl := range platforms {
-		p.platforms[name] = &platform{name: name, sender: pl.Sender, limit: newLimiter(pl.Limits)}
+		b := pl.Budget
+		if b == nil {
+			b = ratelimit.New(pl.Limits)
+		}
+		plat := &platform{name: name, sender: pl.Sender, budget: b}
+		if iv := b.Interval(); iv > 0 {
+			plat.window = make(chan struct{}, max(2, int(math.Ceil(float64(recordAhead)/float64(iv)))))
+		}
+		p.platforms[name] = plat
+		p.names = append(p.names, name)
 	}
+	sort.Strings(p.names)
 	return p
 }
+
+// Holder is the id that names this pool's process in its claims.
+func (p *Pool) Holder() string { return p.opts.Holder }
 
 // Wake makes the pool look at the outbox now; it never blocks.
 func (p *Pool) Wake() {
@@ -133,69 +239,42 @@ func (p *Pool) Wake() {
 // claiming, lets the sends under way finish for up to Grace, puts back
 // what it did not finish, and returns.
 func (p *Pool) Run(ctx context.Context) error {
-	names := make([]string, 0, len(p.platforms))
-	for name := range p.platforms {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	// Sends get their own context: it outlives ctx by the grace period.
 	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSends()
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, p.opts.Workers)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	// While most workers are busy, the pool waits for a batch of them to be
-	// free before it looks at the outbox: claiming for each worker as it
-	// frees would cost a read of the outbox and a write transaction per
-	// delivery.
-	batch := max(1, p.opts.Workers/8)
-	for ctx.Err() == nil {
-		wait := p.opts.Poll
-		free := p.opts.Workers - len(slots)
-		var next time.Time
-		var due bool
-		var err error
-		if free >= batch {
-			next, due, err = p.store.NextDue(ctx, names...)
-			if err != nil && ctx.Err() == nil {
-				p.log.Error("reading the outbox failed", "err", err)
-			}
-		}
-		now := time.Now()
-		var claims []store.Claim
-		if due && !next.After(now) {
-			var unknown int
-			claims, unknown, err = p.store.ClaimDue(ctx, now, p.opts.Lease, free, p.opts.ResendUnknown, names...)
-			if err != nil && ctx.Err() == nil {
-				p.log.Error("claiming deliveries failed", "err", err)
-			}
-			if unknown > 0 {
-				p.log.Warn("deliveries interrupted while sending, marked unknown and not resent", "count", unknown)
-			}
-		} else if due && next.After(now) {
-			wait = min(wait, next.Sub(now))
-		}
-		for _, c := range claims {
-			slots <- struct{}{}
-			wg.Go(func() {
-				p.deliver(ctx, sendCtx, c)
-				<-slots
-				p.Wake() // a worker is free again
-			})
-		}
-		if len(claims) > 0 && len(claims) == free {
-			continue // there may be more due
-		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-		case <-p.wake:
-		case <-timer.C:
+	rec := context.WithoutCancel(ctx)
+	if p.opts.TakeOver {
+		released, unknown, err := p.store.TakeOver(ctx, p.opts.Holder, p.opts.ResendUnknown, p.names...)
+		switch {
+		case err != nil:
+			p.log.Error("taking over the deliveries of a previous run failed; they resume when their leases run out", "err", err)
+		case released > 0:
+			p.log.Info("took over the deliveries a previous run left", "deliveries", released, "unknown_messages", unknown)
 		}
 	}
+	p.renewed.Store(time.Now().UnixNano())
+	var bg sync.WaitGroup
+	leases, stopLeases := context.WithCancel(rec)
+	bg.Go(func() { p.keepLeases(leases) })
+
+	work := make(chan *job)
+	var workers sync.WaitGroup
+	for range p.opts.Workers {
+		workers.Go(func() {
+			for j := range work {
+				p.work(ctx, sendCtx, j)
+			}
+		})
+	}
+	fed := make(chan struct{})
+	go func() { defer close(fed); p.ready.feed(ctx, work) }()
+
+	p.claimLoop(ctx)
+
+	<-fed
+	close(work)
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() { workers.Wait(); close(done) }()
 	grace := time.NewTimer(p.opts.Grace)
 	defer grace.Stop()
 	select {
@@ -204,314 +283,349 @@ func (p *Pool) Run(ctx context.Context) error {
 		cancelSends()
 		<-done
 	}
+	if n, err := p.store.ReleaseClaims(rec, p.opts.Holder); err != nil {
+		p.log.Error("putting back the deliveries not finished failed; they resume when their leases run out", "err", err)
+	} else if n > 0 {
+		p.log.Info("put back the deliveries not finished, for the next start", "deliveries", n)
+	}
+	stopLeases()
+	bg.Wait()
 	return nil
 }
 
-// deliver sends one claimed delivery. ctx ends when the pool stops
-// claiming; sendCtx when the grace period is over.
-func (p *Pool) deliver(ctx, sendCtx context.Context, c store.Claim) {
-	d, sub := c.Delivery, c.Subscription
+// claimLoop claims due deliveries while the pool has room, until ctx is
+// done.
+func (p *Pool) claimLoop(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	// The pool claims in batches: claiming for each delivery as another
+	// ends would cost a read of the outbox and a write per delivery.
+	batch := max(1, min(p.opts.InFlight/8, 512))
+	for ctx.Err() == nil {
+		free := p.opts.InFlight - int(p.held.Load())
+		wait := p.opts.Poll
+		if free >= batch {
+			claims, unknown, err := p.store.ClaimDue(ctx, time.Now(), p.opts.Holder, p.opts.Lease, free, p.opts.ResendUnknown, p.names...)
+			if err != nil && ctx.Err() == nil {
+				p.log.Error("claiming deliveries failed", "err", err)
+			}
+			if unknown > 0 {
+				p.log.Warn("deliveries whose holder stopped renewing were taken over; the messages under way are counted unknown", "unknown_messages", unknown)
+			}
+			for _, c := range claims {
+				p.held.Add(1)
+				p.ready.push(p.newJob(c))
+			}
+			if len(claims) == free {
+				continue // there may be more due
+			}
+			next, due, err := p.store.NextDue(ctx, p.opts.Holder, p.names...)
+			if err != nil && ctx.Err() == nil {
+				p.log.Error("reading the outbox failed", "err", err)
+			}
+			if due {
+				wait = min(wait, max(time.Until(next), 50*time.Millisecond))
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+		case <-p.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// keepLeases renews the pool's claims every third of a lease until ctx is
+// done.
+func (p *Pool) keepLeases(ctx context.Context) {
+	tick := time.NewTicker(max(p.opts.Lease/3, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := p.renew(ctx); err != nil && ctx.Err() == nil {
+			// The leases last two more periods: the next renewal may well
+			// succeed, and every send checks first.
+			p.log.Error("renewing the leases of the deliveries under way failed", "err", err)
+		}
+	}
+}
+
+// renew extends every claim of the pool to a full lease from now.
+func (p *Pool) renew(ctx context.Context) error {
+	now := time.Now()
+	if _, err := p.store.RenewLeases(ctx, p.opts.Holder, now.Add(p.opts.Lease)); err != nil {
+		return err
+	}
+	p.renewed.Store(now.UnixNano())
+	return nil
+}
+
+// leased reports whether the pool's claims are surely still its own: their
+// leases were renewed recently enough that none can have run out. A send
+// goes only then: a process stalled for longer than a lease, or whose
+// renewals failed meanwhile, may have lost its deliveries to another.
+func (p *Pool) leased() bool {
+	margin := min(p.opts.Lease/10, time.Second)
+	return time.Since(time.Unix(0, p.renewed.Load())) < p.opts.Lease-margin
+}
+
+// job is a delivery the pool holds, between two of its messages.
+type job struct {
+	d    store.Delivery
+	sub  store.Subscription
+	msgs []chat.Message
+	plat *platform
+	log  *slog.Logger
+	// moved tells that the chat moved once already (a group upgraded to
+	// a supergroup); it does not move twice.
+	moved bool
+	// at is when the chat may have its next message; seq orders jobs
+	// ready at the same time by when they were queued.
+	at    time.Time
+	seq   uint64
+	index int
+}
+
+func (p *Pool) newJob(c store.Claim) *job {
+	return &job{
+		d: c.Delivery, sub: c.Subscription, plat: p.platforms[c.Subscription.Address.Platform],
+		log: p.log.With("delivery_id", c.Delivery.ID, "platform", c.Subscription.Address.Platform, "chat_id", c.Subscription.Address.Key()),
+	}
+}
+
+// outcome is what became of a delivery after one step.
+type outcome int
+
+const (
+	// again: the delivery has more to send once its chat is ready.
+	again outcome = iota
+	// ended: the pool lets the delivery go: it is done, put back for
+	// later, taken over by another holder, or left to the next start
+	// after its record failed.
+	ended
+	// stopped: the pool is stopping; the delivery is put back in bulk.
+	stopped
+)
+
+// work sends the next message of j and puts j back in the queue for the
+// one after, or lets it go.
+func (p *Pool) work(ctx, sendCtx context.Context, j *job) {
+	for {
+		o, at := p.step(ctx, sendCtx, j)
+		switch {
+		case o == ended:
+			p.held.Add(-1)
+			p.Wake() // room for another
+			return
+		case o == stopped:
+			return
+		case p.holdChat:
+			t := time.NewTimer(time.Until(at))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		default:
+			j.at = at
+			p.ready.push(j)
+			return
+		}
+	}
+}
+
+// step sends one message of j and records it, and returns what became of
+// j and, when it has more to send, when its chat is ready for it. ctx ends
+// when the pool stops claiming; sendCtx when the grace period is over.
+func (p *Pool) step(ctx, sendCtx context.Context, j *job) (outcome, time.Time) {
 	// What happened is recorded even when the sends were cut short.
 	rec := context.WithoutCancel(sendCtx)
-	log := p.log.With("delivery", d.ID, "chat", sub.Address.Key())
-	// work ends the waits for a turn to send, when the pool stops or when
-	// the delivery turns out to be another worker's.
-	work, cancelWork := context.WithCancelCause(ctx)
-	defer cancelWork(nil)
-	l := &lease{store: p.store, id: d.ID, length: p.opts.Lease, held: d.LeaseUntil, lost: cancelWork}
-	stopRenewing := l.keep(rec, log)
-	defer stopRenewing()
-
-	pl := p.platforms[sub.Address.Platform]
-	if pl == nil {
-		p.record(log, l.retry(rec, time.Now().Add(time.Hour), false, "no sender for platform "+sub.Address.Platform))
-		return
+	if ctx.Err() != nil {
+		return stopped, time.Time{}
 	}
-	if d.LessonID == "" {
-		id, err := p.assign(rec, d, sub)
+	if j.plat == nil {
+		return p.retry(rec, j, time.Now().Add(time.Hour), false, "no sender for platform "+j.sub.Address.Platform), time.Time{}
+	}
+	if j.msgs == nil {
+		if o, ok := p.prepare(rec, j); !ok {
+			return o, time.Time{}
+		}
+	}
+	d, sub := &j.d, &j.sub
+	i := len(d.MessageIDs)
+	if i >= len(j.msgs) {
+		return p.finish(rec, j, store.DeliverySent, ""), time.Time{}
+	}
+	if w := j.plat.window; w != nil {
+		select {
+		case w <- struct{}{}:
+		case <-ctx.Done():
+			return stopped, time.Time{}
+		}
+	}
+	var freeOnce sync.Once
+	free := func() {
+		freeOnce.Do(func() {
+			if j.plat.window != nil {
+				<-j.plat.window
+			}
+		})
+	}
+	defer free()
+	if err := p.store.StartMessage(rec, d.ID, p.opts.Holder, i); errors.Is(err, store.ErrNotClaimed) {
+		j.log.Warn("the delivery is no longer this process's (another holder took it over); not sending", "message", i)
+		return ended, time.Time{}
+	} else if err != nil {
+		j.log.Error("recording a send failed; trying again shortly", "message", i, "err", err)
+		return again, time.Now().Add(retryBookkeeping)
+	}
+	if err := j.plat.budget.Wait(ctx, sub.Address, sub.Kind, ratelimit.Scheduled); err != nil {
+		p.abort(rec, j)
+		return stopped, time.Time{}
+	}
+	free()
+	if !p.leased() {
+		if err := p.renew(rec); err != nil {
+			j.log.Error("renewing the leases failed; not sending until they are renewed", "message", i, "err", err)
+			p.abort(rec, j)
+			return again, time.Now().Add(retryBookkeeping)
+		}
+	}
+	msgID, err := j.plat.sender.Send(sendCtx, sub.Address, sub.Kind, j.msgs[i])
+	if err == nil {
+		// Recorded whoever holds the delivery by now: the message reached
+		// the chat and must not be sent again.
+		if err := p.store.MessageSent(rec, d.ID, i, msgID); err != nil {
+			j.log.Error("recording a sent message failed; the rest of the delivery waits for the next start", "message", i, "err", err)
+			return ended, time.Time{}
+		}
+		d.MessageIDs = append(d.MessageIDs, msgID)
+		return p.next(rec, j)
+	}
+	var se *chat.SendError
+	if !errors.As(err, &se) {
+		se = &chat.SendError{Kind: chat.Transient, Err: err}
+	}
+	switch se.Kind {
+	case chat.RateLimited:
+		j.log.Warn("rate limited: the platform's queue waits", "retry_after", se.RetryAfter)
+		j.plat.budget.Pause(se.RetryAfter)
+		p.abort(rec, j)
+		return again, time.Now()
+	case chat.ChatMoved:
+		if j.moved || se.MovedTo == "" {
+			break
+		}
+		j.moved = true
+		if err := p.store.MoveChat(rec, sub.ID, se.MovedTo); err != nil {
+			j.log.Error("moving the subscription failed", "to", se.MovedTo, "err", err)
+			return p.finish(rec, j, store.DeliveryFailed, se.Error()), time.Time{}
+		}
+		j.log.Info("chat moved; the subscription follows it", "to", se.MovedTo)
+		sub.Address.ChatID = se.MovedTo
+		p.abort(rec, j)
+		return again, time.Now()
+	case chat.ChatGone:
+		j.log.Warn("chat gone; subscription deactivated", "err", se)
+		if err := p.store.ChatGone(rec, d.ID, sub.ID, se.Error()); err != nil {
+			j.log.Error("recording a gone chat failed", "err", err)
+		}
+		return ended, time.Time{}
+	case chat.Ambiguous:
+		if !p.opts.ResendUnknown {
+			return p.unknown(rec, j, i, se)
+		}
+	case chat.Rejected:
+		j.log.Error("the platform refused the message", "message", i, "err", se)
+		return p.finish(rec, j, store.DeliveryFailed, se.Error()), time.Time{}
+	}
+	// Transient (or an ambiguous error we may resend).
+	attempts := d.Attempts + 1
+	if attempts >= p.opts.MaxAttempts {
+		j.log.Error("delivery failed after its last attempt", "attempt", attempts, "err", se)
+		return p.finish(rec, j, store.DeliveryFailed, se.Error()), time.Time{}
+	}
+	j.log.Warn("send failed; will retry", "attempt", attempts, "err", se)
+	return p.retry(rec, j, time.Now().Add(p.backoff(attempts)), true, se.Error()), time.Time{}
+}
+
+// prepare chooses the delivery's lesson if it has none yet and composes
+// its messages; ok is false when the delivery ended instead.
+func (p *Pool) prepare(rec context.Context, j *job) (o outcome, ok bool) {
+	if j.d.LessonID == "" {
+		id, err := p.assign(rec, j.d, j.sub)
 		if err != nil {
-			log.Error("choosing the lesson failed", "err", err)
-			p.record(log, l.retry(rec, time.Now().Add(p.backoff(d.Attempts+1)), true, err.Error()))
-			return
+			j.log.Error("choosing the lesson failed", "err", err)
+			return p.retry(rec, j, time.Now().Add(p.backoff(j.d.Attempts+1)), true, err.Error()), false
 		}
 		if id == "" {
-			p.record(log, l.finish(rec, store.DeliveryExhausted, ""))
-			return
+			return p.finish(rec, j, store.DeliveryExhausted, ""), false
 		}
-		d.LessonID = id
+		j.d.LessonID = id
+		j.log = j.log.With("lesson", id)
 	}
-	msgs, ok := p.lessons.DeliveryMessages(sub, d.LessonID)
-	if !ok {
-		p.record(log, l.finish(rec, store.DeliveryFailed, fmt.Sprintf("lesson %q is no longer in the library", d.LessonID)))
-		return
+	msgs, found := p.lessons.DeliveryMessages(j.sub, j.d.LessonID)
+	if !found {
+		return p.finish(rec, j, store.DeliveryFailed, fmt.Sprintf("lesson %q is no longer in the library", j.d.LessonID)), false
 	}
-	// stopped handles a wait for a turn that ended early: the delivery is
-	// put back, to be sent on the next start, unless it is no longer this
-	// worker's to put back.
-	stopped := func() {
-		if l.isLost() {
-			log.Warn("the delivery is no longer this worker's (another took it over); not sending")
-			return
-		}
-		p.record(log, l.retry(rec, time.Now(), false, ""))
-	}
-	moved := false
-	for i := len(d.MessageIDs); i < len(msgs); i++ {
-		if ctx.Err() != nil || l.isLost() {
-			stopped()
-			return
-		}
-		turn, err := pl.limit.wait(work, sub.Address, sub.Kind)
-		if err != nil {
-			stopped()
-			return
-		}
-		if err := l.start(rec, i); errors.Is(err, store.ErrNotClaimed) {
-			turn.cancel()
-			log.Warn("the delivery is no longer this worker's (its lease ran out); not sending", "message", i)
-			return
-		} else if err != nil {
-			turn.cancel()
-			log.Error("recording a send failed; leaving the delivery to its lease", "err", err)
-			return
-		}
-		if err := turn.pace(work); err != nil {
-			stopped()
-			return
-		}
-		// The lease is renewed all along, but a process stalled for longer
-		// than a lease (or writes that failed meanwhile) may have lost it
-		// without knowing yet: the send goes only once the delivery is
-		// known to be this worker's still.
-		if err := l.confirm(rec); errors.Is(err, store.ErrNotClaimed) {
-			log.Warn("the delivery is no longer this worker's (its lease ran out); not sending", "message", i)
-			return
-		} else if err != nil {
-			log.Error("renewing the lease failed; not sending, putting the delivery back", "message", i, "err", err)
-			p.record(log, l.retry(rec, time.Now(), false, ""))
-			return
-		}
-		msgID, err := pl.sender.Send(sendCtx, sub.Address, sub.Kind, msgs[i])
-		if err == nil {
-			// Recorded whoever holds the delivery by now: the message
-			// reached the chat and must not be sent again.
-			p.record(log, p.store.MessageSent(rec, d.ID, i, msgID))
-			continue
-		}
-		var se *chat.SendError
-		if !errors.As(err, &se) {
-			se = &chat.SendError{Kind: chat.Transient, Err: err}
-		}
-		switch se.Kind {
-		case chat.RateLimited:
-			log.Warn("rate limited: the platform's queue waits", "platform", pl.name, "retry_after", se.RetryAfter)
-			pl.limit.pause(se.RetryAfter)
-			p.record(log, l.abort(rec))
-			i--
-			continue
-		case chat.ChatMoved:
-			if moved || se.MovedTo == "" {
-				break
-			}
-			moved = true
-			if err := p.store.MoveChat(rec, sub.ID, se.MovedTo); err != nil {
-				log.Error("moving the subscription failed", "to", se.MovedTo, "err", err)
-				p.record(log, l.finish(rec, store.DeliveryFailed, se.Error()))
-				return
-			}
-			log.Info("chat moved; the subscription follows it", "to", se.MovedTo)
-			sub.Address.ChatID = se.MovedTo
-			p.record(log, l.abort(rec))
-			i--
-			continue
-		case chat.ChatGone:
-			log.Warn("chat gone; subscription deactivated", "err", se)
-			l.end()
-			p.record(log, p.store.ChatGone(rec, d.ID, sub.ID, se.Error()))
-			return
-		case chat.Ambiguous:
-			if !p.opts.ResendUnknown {
-				log.Warn("send may or may not have arrived; not resending", "message", i, "err", se)
-				p.record(log, l.finish(rec, store.DeliveryUnknown, se.Error()))
-				return
-			}
-		case chat.Rejected:
-			log.Error("the platform refused the message", "message", i, "err", se)
-			p.record(log, l.finish(rec, store.DeliveryFailed, se.Error()))
-			return
-		}
-		// Transient (or an ambiguous error we may resend).
-		attempts := d.Attempts + 1
-		if attempts >= p.opts.MaxAttempts {
-			log.Error("delivery failed after its last attempt", "attempts", attempts, "err", se)
-			p.record(log, l.finish(rec, store.DeliveryFailed, se.Error()))
-			return
-		}
-		log.Warn("send failed; will retry", "attempts", attempts, "err", se)
-		p.record(log, l.retry(rec, time.Now().Add(p.backoff(attempts)), true, se.Error()))
-		return
-	}
-	p.record(log, l.finish(rec, store.DeliverySent, ""))
+	j.msgs = msgs
+	return again, true
 }
 
-// errLeaseLost ends the waits of a worker whose delivery another worker
-// took over.
-var errLeaseLost = fmt.Errorf("delivery taken over: %w", store.ErrNotClaimed)
-
-// lease is a worker's hold on the delivery it claimed. It is the one place
-// that knows the lease end the worker last wrote, which each write of the
-// claim names (a store write finds the delivery taken over, with
-// store.ErrNotClaimed, when the lease end is no longer that one); and it
-// renews the lease while the worker works, however long the rate limits
-// make it wait.
-type lease struct {
-	store  *store.Store
-	id     int64
-	length time.Duration
-	// lost is called once the delivery is found to be another worker's.
-	lost context.CancelCauseFunc
-
-	// mu is held across each write of the claim, so that the lease end it
-	// names is not renewed meanwhile.
-	mu   sync.Mutex
-	held time.Time // the lease end last written
-	gone bool      // another worker holds the delivery
-	over bool      // the worker ended the claim: nothing to renew
-}
-
-// keep renews the lease every third of its length, in the background, so
-// that it never runs out while the worker works on the delivery; it stops
-// when the returned function is called, once the worker is done, or when
-// the delivery turns out to be another worker's. The writes use ctx, which
-// should not end before the worker does.
-func (l *lease) keep(ctx context.Context, log *slog.Logger) (stop func()) {
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(max(l.length/3, time.Millisecond))
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-tick.C:
-			}
-			err := l.renew(ctx)
-			if errors.Is(err, store.ErrNotClaimed) {
-				return
-			}
-			if err != nil {
-				// The lease lasts two more periods: the next renewal may
-				// well succeed, and confirm checks before each send.
-				log.Error("renewing the lease failed", "err", err)
-			}
-		}
-	}()
-	return func() { close(quit); <-done }
-}
-
-// renew extends the lease to a full length from now.
-func (l *lease) renew(ctx context.Context) error {
-	return l.write(func(held time.Time) error {
-		if l.over {
-			return nil
-		}
-		until := l.next()
-		if err := l.store.RenewLease(ctx, l.id, held, until); err != nil {
-			return err
-		}
-		l.held = until
-		return nil
-	})
-}
-
-// confirm returns nil when the delivery is the worker's for now: its
-// lease has not run out yet, or it has but no other worker took it over,
-// and it is renewed.
-func (l *lease) confirm(ctx context.Context) error {
-	l.mu.Lock()
-	ok := !l.gone && time.Now().Before(l.held)
-	l.mu.Unlock()
-	if ok {
-		return nil
+// next finishes j when its last message is recorded, and otherwise returns
+// when its chat may have the next one.
+func (p *Pool) next(rec context.Context, j *job) (outcome, time.Time) {
+	if len(j.d.MessageIDs) >= len(j.msgs) {
+		return p.finish(rec, j, store.DeliverySent, ""), time.Time{}
 	}
-	return l.renew(ctx)
+	return again, j.plat.budget.ChatReadyAt(j.sub.Address, j.sub.Kind)
 }
 
-// start records the send of message index, extending the lease.
-func (l *lease) start(ctx context.Context, index int) error {
-	return l.write(func(held time.Time) error {
-		until := l.next()
-		if err := l.store.StartMessage(ctx, l.id, held, index, until); err != nil {
-			return err
-		}
-		l.held = until
-		return nil
-	})
+// unknown records that message i of j may or may not have arrived. After
+// an uncertain post the delivery ends as unknown; after an uncertain
+// question it goes on with the next.
+func (p *Pool) unknown(rec context.Context, j *job, i int, se *chat.SendError) (outcome, time.Time) {
+	j.log.Warn("send may or may not have arrived; not resending it", "message", i, "err", se)
+	err := p.store.MessageUnknown(rec, j.d.ID, p.opts.Holder, i, se.Error())
+	if errors.Is(err, store.ErrNotClaimed) {
+		j.log.Warn("the delivery is no longer this process's (another holder took it over)", "err", err)
+		return ended, time.Time{}
+	}
+	if err != nil {
+		j.log.Error("recording an uncertain message failed; the rest of the delivery waits for the next start", "err", err)
+		return ended, time.Time{}
+	}
+	if i == 0 {
+		return ended, time.Time{}
+	}
+	j.d.MessageIDs = append(j.d.MessageIDs, "")
+	j.d.Unknown++
+	return p.next(rec, j)
 }
 
 // abort records that the message under way was not sent.
-func (l *lease) abort(ctx context.Context) error {
-	return l.write(func(held time.Time) error { return l.store.AbortMessage(ctx, l.id, held) })
-}
-
-// retry puts the delivery back in the queue and ends the claim.
-func (l *lease) retry(ctx context.Context, dueAt time.Time, countAttempt bool, lastError string) error {
-	return l.write(func(held time.Time) error {
-		l.over = true
-		return l.store.RetryDelivery(ctx, l.id, held, dueAt, countAttempt, lastError)
-	})
-}
-
-// finish ends the delivery in a final state and ends the claim.
-func (l *lease) finish(ctx context.Context, state store.DeliveryState, lastError string) error {
-	return l.write(func(held time.Time) error {
-		l.over = true
-		return l.store.FinishDelivery(ctx, l.id, held, state, lastError)
-	})
-}
-
-// end stops the renewals before a write that ends the claim with no
-// lease (store.ChatGone).
-func (l *lease) end() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.over = true
-}
-
-// isLost reports whether the delivery was found to be another worker's.
-func (l *lease) isLost() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.gone
-}
-
-// write runs f, a write of the claim, with the lease end held, unless the
-// delivery is known to be another worker's already. Once a write finds it
-// so, the worker's waits end and no later write is tried.
-func (l *lease) write(f func(held time.Time) error) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.gone {
-		return errLeaseLost
+func (p *Pool) abort(rec context.Context, j *job) {
+	if err := p.store.AbortMessage(rec, j.d.ID, p.opts.Holder); err != nil {
+		p.record(j.log, err)
 	}
-	err := f(l.held)
-	if errors.Is(err, store.ErrNotClaimed) {
-		l.gone = true
-		l.lost(errLeaseLost)
-	}
-	return err
 }
 
-// next is the lease end of a renewal now: a full length from now, in the
-// whole seconds the store keeps, and never before the lease end held, for
-// a lease that moved back could match a later claim's.
-func (l *lease) next() time.Time {
-	until := time.Unix(time.Now().Add(l.length).Unix(), 0)
-	if until.Before(l.held) {
-		return l.held
-	}
-	return until
+// finish ends j in a final state.
+func (p *Pool) finish(rec context.Context, j *job, state store.DeliveryState, lastError string) outcome {
+	p.record(j.log, p.store.FinishDelivery(rec, j.d.ID, p.opts.Holder, state, lastError))
+	return ended
+}
+
+// retry puts j back in the outbox, due at dueAt.
+func (p *Pool) retry(rec context.Context, j *job, dueAt time.Time, countAttempt bool, lastError string) outcome {
+	p.record(j.log, p.store.RetryDelivery(rec, j.d.ID, p.opts.Holder, dueAt, countAttempt, lastError))
+	return ended
 }
 
 // assign chooses the delivery's lesson: the subscription's next one.
@@ -539,14 +653,98 @@ func (p *Pool) backoff(attempts int) time.Duration {
 	return min(d, maxBackoff)
 }
 
-// record logs a failed bookkeeping write; the lease makes the delivery
-// come back if it matters. A write refused because another worker took the
-// delivery over is no failure: that worker records it from then on.
+// record logs a failed bookkeeping write. A write refused because another
+// holder took the delivery over is no failure: that holder records it
+// from then on.
 func (p *Pool) record(log *slog.Logger, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotClaimed):
-		log.Warn("the delivery is no longer this worker's (another took it over); not recording", "err", err)
+		log.Warn("the delivery is no longer this process's (another holder took it over); not recording", "err", err)
 	case err != nil:
 		log.Error("recording delivery progress failed", "err", err)
 	}
+}
+
+// readyQueue holds the deliveries between two of their messages, by when
+// their chat is ready for the next.
+type readyQueue struct {
+	mu   sync.Mutex
+	jobs jobHeap
+	seq  uint64
+	kick chan struct{}
+}
+
+// push queues j, ready at j.at.
+func (q *readyQueue) push(j *job) {
+	q.mu.Lock()
+	q.seq++
+	j.seq = q.seq
+	heap.Push(&q.jobs, j)
+	q.mu.Unlock()
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+// feed hands each job to out once its chat is ready, until ctx is done.
+func (q *readyQueue) feed(ctx context.Context, out chan<- *job) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		q.mu.Lock()
+		var j *job
+		wait := time.Hour
+		if len(q.jobs) > 0 {
+			if d := time.Until(q.jobs[0].at); d > 0 {
+				wait = d
+			} else {
+				j = heap.Pop(&q.jobs).(*job)
+			}
+		}
+		q.mu.Unlock()
+		if j != nil {
+			select {
+			case out <- j:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.kick:
+		case <-timer.C:
+		}
+	}
+}
+
+// jobHeap orders jobs by when their chat is ready, then by when they were
+// queued.
+type jobHeap []*job
+
+func (h jobHeap) Len() int { return len(h) }
+func (h jobHeap) Less(i, k int) bool {
+	if !h[i].at.Equal(h[k].at) {
+		return h[i].at.Before(h[k].at)
+	}
+	return h[i].seq < h[k].seq
+}
+func (h jobHeap) Swap(i, k int) {
+	h[i], h[k] = h[k], h[i]
+	h[i].index, h[k].index = i, k
+}
+func (h *jobHeap) Push(x any) {
+	j := x.(*job)
+	j.index = len(*h)
+	*h = append(*h, j)
+}
+func (h *jobHeap) Pop() any {
+	old := *h
+	j := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return j
 }

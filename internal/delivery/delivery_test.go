@@ -10,6 +10,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/delivery"
+	"github.com/lessonbot/lessonbot/internal/ratelimit"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
 
@@ -95,7 +96,7 @@ func equalMaps(a, b map[string]int) bool {
 func TestLessonMessagesSpaced(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, "l1")
-		w.limits = delivery.Limits{PerSecond: 25, PerChatPerSecond: 1}
+		w.limits = ratelimit.Limits{PerSecond: 25, PerChatPerSecond: 1}
 		sub := w.subscribe("100", 8, 0, "UTC", store.EveryDay)
 		w.start()
 		sleepUntil(time.Date(2000, 1, 1, 9, 0, 0, 0, time.UTC))
@@ -204,7 +205,7 @@ func TestRateLimitedWholeQueueWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, "l1")
 		w.lessons.Size = 1
-		w.limits = delivery.Limits{PerSecond: 1}
+		w.limits = ratelimit.Limits{PerSecond: 1}
 		w.sender.rateLimitFirst(30 * time.Second)
 		a := w.subscribe("100", 8, 0, "UTC", store.EveryDay)
 		b := w.subscribe("200", 8, 0, "UTC", store.EveryDay)
@@ -321,33 +322,50 @@ func TestTransientRetriedThenFailed(t *testing.T) {
 	})
 }
 
-// TestAmbiguousNotResent marks a delivery whose send may have arrived as
-// unknown, and sends nothing more of it.
-func TestAmbiguousNotResent(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t, "l1", "l2")
-		w.sender.fail = func(call int, to chat.Address, text string) error {
-			if text == "l1/1" {
-				return &chat.SendError{Kind: chat.Ambiguous, Err: errors.New("timeout after the request was written")}
-			}
-			return nil
-		}
-		sub := w.subscribe("100", 8, 0, "UTC", store.EveryDay)
-		w.start()
-		sleepUntil(time.Date(2000, 1, 2, 9, 0, 0, 0, time.UTC))
-		w.stop()
-		var texts []string
-		for _, m := range w.sender.messages() {
-			texts = append(texts, m.text)
-		}
-		if want := []string{"l1/0", "l2/0", "l2/1", "l2/2"}; !slices.Equal(texts, want) {
-			t.Errorf("sent %q, want %q", texts, want)
-		}
-		ds := w.deliveries(sub)
-		if len(ds) != 2 || ds[0].State != store.DeliveryUnknown || ds[1].State != store.DeliverySent {
-			t.Errorf("deliveries = %+v", ds)
-		}
-	})
+// TestAmbiguousPerMessage marks a message whose send may have arrived as
+// unknown and does not send it again: after an uncertain question the
+// lesson goes on with the next one; after an uncertain post it stops,
+// for questions without their article make no sense.
+func TestAmbiguousPerMessage(t *testing.T) {
+	tests := []struct {
+		name      string
+		uncertain string
+		wantSent  []string
+		wantState store.DeliveryState
+		wantIDs   []string
+	}{
+		{"Question", "l1/1", []string{"l1/0", "l1/2", "l2/0", "l2/1", "l2/2"}, store.DeliverySent, []string{"1", "", "2"}},
+		{"Post", "l1/0", []string{"l2/0", "l2/1", "l2/2"}, store.DeliveryUnknown, []string{""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t, "l1", "l2")
+				w.sender.fail = func(call int, to chat.Address, text string) error {
+					if text == tt.uncertain {
+						return &chat.SendError{Kind: chat.Ambiguous, Err: errors.New("timeout after the request was written")}
+					}
+					return nil
+				}
+				sub := w.subscribe("100", 8, 0, "UTC", store.EveryDay)
+				w.start()
+				sleepUntil(time.Date(2000, 1, 2, 9, 0, 0, 0, time.UTC))
+				w.stop()
+				var texts []string
+				for _, m := range w.sender.messages() {
+					texts = append(texts, m.text)
+				}
+				if !slices.Equal(texts, tt.wantSent) {
+					t.Errorf("sent %q, want %q", texts, tt.wantSent)
+				}
+				ds := w.deliveries(sub)
+				if len(ds) != 2 || ds[0].State != tt.wantState || !slices.Equal(ds[0].MessageIDs, tt.wantIDs) ||
+					ds[0].Unknown != 1 || ds[1].State != store.DeliverySent || ds[1].Unknown != 0 {
+					t.Errorf("deliveries = %+v; want the first %s with ids %q and 1 unknown, the second sent", ds, tt.wantState, tt.wantIDs)
+				}
+			})
+		})
+	}
 }
 
 // TestShutdownResumesMissingMessages stops the program in the middle of a
@@ -355,7 +373,7 @@ func TestAmbiguousNotResent(t *testing.T) {
 func TestShutdownResumesMissingMessages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, "l1")
-		w.limits = delivery.Limits{PerChatPerSecond: 0.1} // one message every 10 s
+		w.limits = ratelimit.Limits{PerChatPerSecond: 0.1} // one message every 10 s
 		sub := w.subscribe("100", 8, 0, "UTC", store.EveryDay)
 		w.start()
 		sleepUntil(time.Date(2000, 1, 1, 8, 0, 15, 0, time.UTC)) // two messages sent
@@ -402,9 +420,7 @@ func TestScheduleFollowsSubscriptions(t *testing.T) {
 			if err := w.store.SaveSubscription(context.Background(), sub); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if err := w.sched.Sync(context.Background()); err != nil {
-			t.Fatal(err)
+			w.sched.Update(sub)
 		}
 		want = []string{"CRON_TZ=Europe/Paris 0 8 * * 1,2,3,4,5", "CRON_TZ=UTC 0 6 * * *"}
 		if got := w.sched.Specs(); !slices.Equal(got, want) {

@@ -15,8 +15,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
-	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/delivery/deliverytest"
+	"github.com/lessonbot/lessonbot/internal/ratelimit"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
 
@@ -159,7 +159,7 @@ func TestRateLimitedResumesAtRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, "l1")
 		w.lessons.Size = 1
-		w.limits = delivery.Limits{PerSecond: 10}
+		w.limits = ratelimit.Limits{PerSecond: 10}
 		allowed := rate.NewLimiter(10, 1) // the platform's own bucket, as strict as the pool
 		limited := 0
 		w.sender.fail = func(call int, to chat.Address, text string) error {

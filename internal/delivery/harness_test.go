@@ -16,6 +16,7 @@ import (
 	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/delivery/deliverytest"
 	"github.com/lessonbot/lessonbot/internal/logtest"
+	"github.com/lessonbot/lessonbot/internal/ratelimit"
 	"github.com/lessonbot/lessonbot/internal/schedule"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
@@ -89,7 +90,7 @@ type world struct {
 	store   *store.Store
 	lessons *deliverytest.Lessons
 	sender  *fakeSender
-	limits  delivery.Limits
+	limits  ratelimit.Limits
 	opts    delivery.Options
 	catchUp time.Duration
 	logs    *logtest.Buffer
@@ -155,9 +156,7 @@ func (w *world) subscribe(id string, hour, minute int, zone string, days store.W
 		w.t.Fatal(err)
 	}
 	if w.sched != nil {
-		if err := w.sched.Sync(ctx); err != nil {
-			w.t.Fatal(err)
-		}
+		w.sched.Update(sub)
 	}
 	return sub
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/delivery"
+	"github.com/lessonbot/lessonbot/internal/ratelimit"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
 
@@ -32,7 +33,7 @@ func TestLeaseOutlivesLongPause(t *testing.T) {
 				// One send a second over all chats: the second chat's first
 				// message is recorded, then waits for its turn, during which
 				// the first chat's send comes back with the 429.
-				w.limits = delivery.Limits{PerSecond: 1}
+				w.limits = ratelimit.Limits{PerSecond: 1}
 				w.opts = delivery.Options{Lease: 2 * time.Minute, ResendUnknown: tt.resendUnknown}
 				w.sender.latency = 500 * time.Millisecond
 				w.sender.rateLimitFirst(10 * time.Minute)
@@ -61,7 +62,7 @@ func TestLeaseOutlivesLongPause(t *testing.T) {
 						t.Errorf("chat %s deliveries = %+v, want one sent with 3 messages and no attempt counted", sub.Address.ChatID, ds)
 					}
 				}
-				if logs := w.logs.String(); strings.Contains(logs, "no longer this worker's") || strings.Contains(logs, "interrupted while sending") {
+				if logs := w.logs.String(); strings.Contains(logs, "no longer this process's") || strings.Contains(logs, "unknown_messages") {
 					t.Error("a delivery was taken over from a worker still waiting to send it")
 				}
 			})
@@ -76,7 +77,7 @@ func TestLeaseOutlivesLongPause(t *testing.T) {
 func TestTakenLeaseStopsSends(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, "l1")
-		w.limits = delivery.Limits{PerChatPerSecond: 1.0 / 600} // one message every 10 min
+		w.limits = ratelimit.Limits{PerChatPerSecond: 1.0 / 600} // one message every 10 min
 		w.opts = delivery.Options{Lease: 2 * time.Minute}
 		sub := w.subscribe("100", 8, 0, "UTC", store.EveryDay)
 		w.start()
@@ -86,7 +87,7 @@ func TestTakenLeaseStopsSends(t *testing.T) {
 		}
 		// Another process, whose clock is an hour ahead, finds the lease run
 		// out and claims the delivery; it then holds it without sending.
-		other, _, err := w.store.ClaimDue(context.Background(), time.Now().Add(time.Hour), 2*time.Minute, 10, false, chat.Telegram)
+		other, _, err := w.store.ClaimDue(context.Background(), time.Now().Add(time.Hour), "other:2:b", 2*time.Minute, 10, false, chat.Telegram)
 		if err != nil || len(other) != 1 {
 			t.Fatalf("ClaimDue by another worker = %d claims, %v; want 1", len(other), err)
 		}
@@ -104,10 +105,10 @@ func TestTakenLeaseStopsSends(t *testing.T) {
 		if len(ds) != 1 || ds[0].State != store.DeliverySending || len(ds[0].MessageIDs) != 1 || ds[0].Inflight != -1 {
 			t.Fatalf("deliveries = %+v, want one still sending by the other worker, with 1 message and none under way", ds)
 		}
-		if got, want := ds[0].LeaseUntil, other[0].Delivery.LeaseUntil; !got.Equal(want) {
-			t.Errorf("lease until %v, want %v, the other worker's: the first worker renewed a lease it no longer held", got, want)
+		if got, want := ds[0].LeaseUntil, other[0].Delivery.LeaseUntil; !got.Equal(want) || ds[0].ClaimedBy != "other:2:b" {
+			t.Errorf("lease until %v by %q, want %v by the other process: the first renewed a lease it no longer held", got, ds[0].ClaimedBy, want)
 		}
-		if !strings.Contains(w.logs.String(), "no longer this worker's") {
+		if !strings.Contains(w.logs.String(), "no longer this process's") {
 			t.Error("the worker did not tell that it gave the delivery up")
 		}
 	})

@@ -49,9 +49,10 @@ func TestStopLetsSendsFinish(t *testing.T) {
 		wantReturn time.Duration // after the stop
 		finished   int
 		state      store.DeliveryState
+		recorded   int // message ids recorded: one per message sent or unknown
 	}{
-		{"SendFinishes", 4 * time.Second, 3 * time.Second, 1, store.DeliveryPending},
-		{"GraceRunsOut", 30 * time.Second, 10 * time.Second, 0, store.DeliveryUnknown},
+		{"SendFinishes", 4 * time.Second, 3 * time.Second, 1, store.DeliveryPending, 1},
+		{"GraceRunsOut", 30 * time.Second, 10 * time.Second, 0, store.DeliveryUnknown, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,8 +79,8 @@ func TestStopLetsSendsFinish(t *testing.T) {
 					t.Errorf("%d sends finished, want %d", sender.finished, tt.finished)
 				}
 				ds := w.deliveries(sub)
-				if len(ds) != 1 || ds[0].State != tt.state || len(ds[0].MessageIDs) != tt.finished {
-					t.Errorf("delivery = %+v, want state %s with %d messages recorded", ds, tt.state, tt.finished)
+				if len(ds) != 1 || ds[0].State != tt.state || len(ds[0].MessageIDs) != tt.recorded || ds[0].Unknown != tt.recorded-tt.finished {
+					t.Errorf("delivery = %+v, want state %s with %d messages recorded, %d of them unknown", ds, tt.state, tt.recorded, tt.recorded-tt.finished)
 				}
 			})
 		})

@@ -47,11 +47,7 @@ func TestScheduledLessonInVirtualTime(t *testing.T) {
 		pool := delivery.New(w.store, w.tutor, map[string]delivery.Platform{chat.Discord: {Sender: b}},
 			delivery.Options{Poll: time.Hour}, log)
 		sched := schedule.New(w.store, schedule.DefaultCatchUp, time.Now, log, pool.Wake)
-		w.tutor.OnChange(func() {
-			if err := sched.Sync(ctx); err != nil && ctx.Err() == nil {
-				t.Errorf("sync: %v", err)
-			}
-		})
+		w.tutor.OnChange(sched.Update)
 		var wg sync.WaitGroup
 		wg.Go(func() { sched.Run(ctx) })
 		wg.Go(func() { pool.Run(ctx) })

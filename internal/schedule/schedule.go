@@ -2,6 +2,11 @@
 // per distinct (time, zone, weekdays) among the active subscriptions, and
 // when an entry fires, one outbox row per subscription on it. It also
 // catches up a slot missed while the program was down.
+//
+// The scheduler reads every active subscription once, at start. After
+// that, a change to one chat (a command, a chat gone) updates that chat's
+// place in the schedule alone, in constant time however many chats there
+// are; an entry that fires reads only its own subscriptions, by an index.
 package schedule
 
 import (
@@ -32,9 +37,14 @@ type Scheduler struct {
 	// due is told, without blocking, that rows were written.
 	due func()
 
-	cron    *cron.Cron
-	mu      sync.Mutex
-	entries map[string]cron.EntryID // by spec
+	cron *cron.Cron
+	mu   sync.Mutex
+	// subs is the entry of each active subscription, by id; refs counts
+	// the subscriptions of each entry, and ids holds the cron entry of
+	// each entry that has any.
+	subs map[int64]entry
+	refs map[entry]int
+	ids  map[entry]cron.EntryID
 }
 
 // New returns a scheduler. now is the clock; due, when not nil, is called
@@ -43,7 +53,8 @@ func New(st *store.Store, catchUp time.Duration, now func() time.Time, log *slog
 	if due == nil {
 		due = func() {}
 	}
-	s := &Scheduler{store: st, catchUp: catchUp, now: now, log: log, due: due, entries: map[string]cron.EntryID{}}
+	s := &Scheduler{store: st, catchUp: catchUp, now: now, log: log, due: due,
+		subs: map[int64]entry{}, refs: map[entry]int{}, ids: map[entry]cron.EntryID{}}
 	s.cron = cron.New(
 		cron.WithLocation(time.UTC),
 		cron.WithChain(cron.Recover(cronLogger{log})),
@@ -59,7 +70,7 @@ func New(st *store.Store, catchUp time.Duration, now func() time.Time, log *slog
 // fired by cron, and one that passed before is caught up; a slot both
 // write is written once.
 func (s *Scheduler) Run(ctx context.Context) error {
-	if err := s.Sync(ctx); err != nil {
+	if err := s.Load(ctx); err != nil {
 		return err
 	}
 	s.cron.Start()
@@ -102,49 +113,80 @@ func entryOf(sub store.Subscription) entry {
 	return entry{hour: sub.Hour, minute: sub.Minute, zone: sub.Zone, days: sub.Weekdays}
 }
 
-// Sync adds a cron entry for every distinct schedule among the active
-// subscriptions and removes the entries no subscription uses any more.
-// Call it after a subscription changes; it needs no restart.
-func (s *Scheduler) Sync(ctx context.Context) error {
-	subs, err := s.store.ActiveSubscriptions(ctx)
-	if err != nil {
-		return fmt.Errorf("schedule: sync: %w", err)
-	}
-	want := map[string]entry{}
-	for _, sub := range subs {
-		e := entryOf(sub)
-		want[e.Spec()] = e
-	}
+// Load reads every active subscription and puts each in the schedule,
+// replacing what the scheduler knew. Run calls it at start; call it again
+// only if every subscription may have changed at once (a new time zone
+// database).
+func (s *Scheduler) Load(ctx context.Context) error {
+	// Updates wait for the read: one that came between the read and the
+	// reset of the maps would be lost.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for spec, id := range s.entries {
-		if _, ok := want[spec]; !ok {
-			s.cron.Remove(id)
-			delete(s.entries, spec)
-		}
+	subs, err := s.store.ActiveSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("schedule: load: %w", err)
 	}
-	for spec, e := range want {
-		if _, ok := s.entries[spec]; ok {
-			continue
-		}
-		sched, err := scheduleOf(e)
-		if err != nil {
-			s.log.Error("cannot schedule", "spec", spec, "err", err)
-			continue
-		}
-		e := e
-		s.entries[spec] = s.cron.Schedule(sched, cron.FuncJob(func() { s.fire(e) }))
+	for _, id := range s.ids {
+		s.cron.Remove(id)
+	}
+	s.subs, s.refs, s.ids = map[int64]entry{}, map[entry]int{}, map[entry]cron.EntryID{}
+	for _, sub := range subs {
+		s.putLocked(sub)
 	}
 	return nil
+}
+
+// Update puts one subscription, as it stands after a change, in its place
+// in the schedule: on the entry of its time, zone and days when it is
+// active, on none when it is not (a subscription given with only its ID is
+// taken off). It reads nothing and costs the same however many
+// subscriptions there are; an entry is added to cron when its first
+// subscription comes and removed when its last one goes.
+func (s *Scheduler) Update(sub store.Subscription) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.putLocked(sub)
+}
+
+// putLocked moves sub to its entry; s.mu is held.
+func (s *Scheduler) putLocked(sub store.Subscription) {
+	old, had := s.subs[sub.ID]
+	e := entryOf(sub)
+	if had && sub.Active && old == e {
+		return
+	}
+	if had {
+		delete(s.subs, sub.ID)
+		if s.refs[old]--; s.refs[old] <= 0 {
+			delete(s.refs, old)
+			if id, ok := s.ids[old]; ok {
+				s.cron.Remove(id)
+				delete(s.ids, old)
+			}
+		}
+	}
+	if !sub.Active {
+		return
+	}
+	s.subs[sub.ID] = e
+	if s.refs[e]++; s.refs[e] > 1 {
+		return
+	}
+	sched, err := scheduleOf(e)
+	if err != nil {
+		s.log.Error("cannot schedule", "spec", e.Spec(), "subscription", sub.ID, "err", err)
+		return
+	}
+	s.ids[e] = s.cron.Schedule(sched, cron.FuncJob(func() { s.fire(e) }))
 }
 
 // Specs returns the cron specs in service, sorted; for tests and logs.
 func (s *Scheduler) Specs() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	specs := make([]string, 0, len(s.entries))
-	for spec := range s.entries {
-		specs = append(specs, spec)
+	specs := make([]string, 0, len(s.ids))
+	for e := range s.ids {
+		specs = append(specs, e.Spec())
 	}
 	sort.Strings(specs)
 	return specs
@@ -175,24 +217,14 @@ func (s *Scheduler) fire(e entry) {
 		return
 	}
 	slot := sched.(store.Daily).Prev(s.now())
-	n, err := s.enqueue(ctx, slot, func(sub store.Subscription) bool { return entryOf(sub) == e })
+	subs, err := s.store.ScheduledSubscriptions(ctx, e.hour, e.minute, e.zone, e.days)
 	if err != nil {
-		s.log.Error("writing due deliveries failed", "spec", e.Spec(), "slot", slot, "err", err)
+		s.log.Error("reading the subscriptions of a slot failed", "spec", e.Spec(), "slot", slot, "err", err)
 		return
-	}
-	s.log.Info("slot due", "spec", e.Spec(), "slot", slot, "deliveries", n)
-}
-
-// enqueue writes a pending delivery at slot for every active subscription
-// that match selects and that is not paused at slot.
-func (s *Scheduler) enqueue(ctx context.Context, slot time.Time, match func(store.Subscription) bool) (int, error) {
-	subs, err := s.store.ActiveSubscriptions(ctx)
-	if err != nil {
-		return 0, err
 	}
 	var ids []int64
 	for _, sub := range subs {
-		if match(sub) && !paused(sub, slot) {
+		if !paused(sub, slot) {
 			ids = append(ids, sub.ID)
 		}
 	}
@@ -200,7 +232,11 @@ func (s *Scheduler) enqueue(ctx context.Context, slot time.Time, match func(stor
 	if n > 0 {
 		s.due()
 	}
-	return n, err
+	if err != nil {
+		s.log.Error("writing due deliveries failed", "spec", e.Spec(), "slot", slot, "err", err)
+		return
+	}
+	s.log.Info("slot due", "spec", e.Spec(), "slot", slot, "deliveries", n)
 }
 
 func paused(sub store.Subscription, at time.Time) bool {

@@ -90,14 +90,16 @@ func (f *fixture) slots(sub store.Subscription) []time.Time {
 	return out
 }
 
-func (f *fixture) sync() {
+func (f *fixture) load() {
 	f.tb.Helper()
-	if err := f.sched.Sync(context.Background()); err != nil {
+	if err := f.sched.Load(context.Background()); err != nil {
 		f.tb.Fatal(err)
 	}
 }
 
-func TestSync(t *testing.T) {
+// TestLoadAndUpdate loads the schedule from the subscriptions, then
+// follows changes to single chats without reading any subscription.
+func TestLoadAndUpdate(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		created := date(2026, 1, 1, 0, 0)
 		f := newFixture(t, created)
@@ -109,7 +111,7 @@ func TestSync(t *testing.T) {
 		f.subscribe("600", 7, 0, "UTC", store.EveryDay, created, func(s *store.Subscription) {
 			s.PausedUntil = date(2027, 1, 1, 0, 0) // paused, still scheduled
 		})
-		f.sync()
+		f.load()
 		want := []string{
 			"CRON_TZ=Asia/Tokyo 5 9 * * 0,6",
 			"CRON_TZ=Europe/Paris 0 8 * * 1,2,3,4,5",
@@ -120,15 +122,20 @@ func TestSync(t *testing.T) {
 			t.Errorf("specs %q, want %q", got, want)
 		}
 
-		// a leaves (its entry stays for 200), c moves to 06:00.
+		// a leaves (its entry stays for 200), c moves to 06:00, and a chat
+		// gone is known by its id alone.
 		a.Active = false
 		c.Hour, c.Minute = 6, 0
-		for _, sub := range []store.Subscription{a, c} {
-			if err := f.store.SaveSubscription(context.Background(), sub); err != nil {
-				t.Fatal(err)
-			}
+		gone := f.subscribe("700", 23, 0, "UTC", store.EveryDay, created, nil)
+		f.sched.Update(gone)
+		read := f.store.SubscriptionRowsRead()
+		f.sched.Update(a)
+		f.sched.Update(c)
+		f.sched.Update(c) // again: no change
+		f.sched.Update(store.Subscription{ID: gone.ID})
+		if n := f.store.SubscriptionRowsRead() - read; n != 0 {
+			t.Errorf("updates read %d subscription rows, want none", n)
 		}
-		f.sync()
 		want = []string{
 			"CRON_TZ=Asia/Tokyo 5 9 * * 0,6",
 			"CRON_TZ=Europe/Paris 0 8 * * 1,2,3,4,5",
@@ -147,14 +154,14 @@ func TestSync(t *testing.T) {
 		f := newFixture(t, created)
 		f.subscribe("100", 8, 0, "Mars/Olympus_Mons", store.EveryDay, created, nil)
 		f.subscribe("200", 8, 0, "UTC", store.EveryDay, created, nil)
-		f.sync()
+		f.load()
 		if got, want := f.sched.Specs(), []string{"CRON_TZ=UTC 0 8 * * *"}; !slices.Equal(got, want) {
 			t.Errorf("specs %q, want %q: an entry that cannot be scheduled is left out", got, want)
 		}
 	})
 	t.Run("Empty", func(t *testing.T) {
 		f := newFixture(t, date(2026, 1, 1, 0, 0))
-		f.sync()
+		f.load()
 		if got := f.sched.Specs(); len(got) != 0 {
 			t.Errorf("specs %q, want none", got)
 		}

@@ -46,7 +46,8 @@ type Delivery struct {
 	// Attempts counts the sends tried.
 	Attempts int
 	// MessageIDs are the platform ids of the messages sent so far, in
-	// order, so that after a crash only the missing ones are sent.
+	// order, so that after a crash only the missing ones are sent; "" for
+	// a message that may or may not have arrived.
 	MessageIDs []string
 	// LastError is the error of the last failed attempt.
 	LastError string
@@ -58,13 +59,19 @@ type Delivery struct {
 	// DueAt is when the row may be claimed: its slot, or later for a
 	// retry.
 	DueAt time.Time
+	// ClaimedBy is the holder id of the process whose claim the delivery
+	// is being sent under; "" when no one holds it.
+	ClaimedBy string
+	// Unknown counts the messages that may or may not have arrived; their
+	// MessageIDs are "".
+	Unknown int
 	// CreatedAt and UpdatedAt are when the row was written first and last.
 	CreatedAt, UpdatedAt time.Time
 }
 
 // deliveryColumns are the columns scanDelivery reads, in order.
 const deliveryColumns = `id, subscription_id, lesson_id, slot, state, attempts, message_ids, last_error,
-	lease_until, created_at, updated_at, inflight, due_at`
+	lease_until, created_at, updated_at, inflight, due_at, claimed_by, unknown`
 
 // scanDelivery reads one row of deliveryColumns.
 func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
@@ -75,9 +82,10 @@ func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 		slot, created, updat int64
 		lease, inflight      sql.NullInt64
 		due                  int64
+		holder               sql.NullString
 	)
 	err := row.Scan(&d.ID, &d.SubscriptionID, &lesson, &slot, &state, &d.Attempts, &ids, &d.LastError,
-		&lease, &created, &updat, &inflight, &due)
+		&lease, &created, &updat, &inflight, &due, &holder, &d.Unknown)
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -95,6 +103,7 @@ func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 		d.Inflight = int(inflight.Int64)
 	}
 	d.DueAt = fromUnix(due)
+	d.ClaimedBy = holder.String
 	return d, nil
 }
 
@@ -189,4 +198,15 @@ func (s *Store) DeliveryCounts(ctx context.Context, since time.Time) (map[Delive
 		return nil, fmt.Errorf("store: delivery counts: %w", err)
 	}
 	return counts, nil
+}
+
+// UnknownMessages returns how many messages of the deliveries whose slot
+// is at or after since may or may not have arrived.
+func (s *Store) UnknownMessages(ctx context.Context, since time.Time) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(unknown), 0) FROM deliveries WHERE slot >= ?`,
+		since.Unix()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: unknown messages: %w", err)
+	}
+	return n, nil
 }

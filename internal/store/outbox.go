@@ -67,15 +67,19 @@ type Claim struct {
 	Subscription Subscription
 }
 
-// ClaimDue claims up to limit deliveries to the given platforms that are
-// due at now: pending rows
-// whose due time has come, and rows whose worker's lease ran out between
-// two messages. A row whose lease ran out while a message was being sent
-// may have posted it: unless resendUnknown, it is marked unknown and not
-// claimed, because a duplicate lesson is worse than a late one. It returns
-// the claims, each leased until now+lease, and how many rows it marked
-// unknown.
-func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int, resendUnknown bool, platforms ...string) ([]Claim, int, error) {
+// platformIn is the condition on a delivery's subscription that it is to
+// one of n platforms, with the platforms as its n arguments.
+func platformIn(n int) string {
+	return `subscription_id IN (SELECT id FROM subscriptions WHERE platform IN (?` + strings.Repeat(", ?", n-1) + `))`
+}
+
+// ClaimDue claims, for holder, up to limit deliveries to the given
+// platforms that are due at now, each leased until now+lease. Before it
+// claims, it releases the claims of other holders whose lease ran out (see
+// TakeOver for what becomes of a message that was under way then) and
+// returns how many messages that left unknown. A holder never loses a
+// claim of its own this way: while it runs, it knows what it holds.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, holder string, lease time.Duration, limit int, resendUnknown bool, platforms ...string) ([]Claim, int, error) {
 	if len(platforms) == 0 || limit <= 0 {
 		return nil, 0, nil
 	}
@@ -89,35 +93,19 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 	}
 	defer tx.Rollback()
 
-	unknown := 0
-	if resendUnknown {
-		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET inflight = NULL
-			WHERE state = 'sending' AND lease_until < ? AND inflight IS NOT NULL`, now.Unix())
-	} else {
-		var res sql.Result
-		res, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'unknown', lease_until = NULL,
-				last_error = 'interrupted while sending message ' || inflight, updated_at = ?
-			WHERE state = 'sending' AND lease_until < ? AND inflight IS NOT NULL`, now.Unix(), now.Unix())
-		if err == nil {
-			n, _ := res.RowsAffected()
-			unknown = int(n)
-		}
-	}
+	_, unknown, err := release(ctx, tx, now, `lease_until < ? AND claimed_by IS NOT ?`, []any{now.Unix(), holder}, resendUnknown, platforms)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
 	}
-
-	args := []any{now.Add(lease).Unix(), now.Unix(), now.Unix(), now.Unix()}
+	args := []any{holder, now.Add(lease).Unix(), now.Unix(), now.Unix()}
 	for _, p := range platforms {
 		args = append(args, p)
 	}
 	args = append(args, limit)
-	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET state = 'sending', lease_until = ?, updated_at = ?
+	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET state = 'sending', claimed_by = ?, lease_until = ?, updated_at = ?
 		WHERE id IN (
 			SELECT d.id FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-			WHERE s.active = 1 AND (
-				(d.state = 'pending' AND d.due_at <= ?) OR
-				(d.state = 'sending' AND d.lease_until < ? AND d.inflight IS NULL))
+			WHERE d.state = 'pending' AND d.due_at <= ? AND s.active = 1
 				AND s.platform IN (?`+strings.Repeat(", ?", len(platforms)-1)+`)
 			ORDER BY d.due_at, d.id LIMIT ?)
 		RETURNING `+deliveryColumns, args...)
@@ -139,7 +127,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 	}
 	for i := range claims {
 		row := tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, claims[i].Delivery.SubscriptionID)
-		if claims[i].Subscription, err = scanSubscription(row); err != nil {
+		if claims[i].Subscription, err = s.scanSubscription(row); err != nil {
 			return nil, 0, fmt.Errorf("store: claim deliveries: subscription %d: %w", claims[i].Delivery.SubscriptionID, err)
 		}
 	}
@@ -149,24 +137,150 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 	return claims, unknown, nil
 }
 
+// TakeOver releases every claim that another holder than holder has on a
+// delivery to the given platforms, however long its lease still runs. Only
+// a process that knows the other holders are dead may call it: one that
+// holds the database lock, which a dead process's kernel released.
+//
+// A released delivery is pending again, due at once, and resumes after its
+// last recorded message. A message that was under way when its holder died
+// may or may not have arrived: unless resendUnknown, it is recorded as
+// unknown and not sent again; the messages after it are sent, unless it
+// was the post, for questions without their article make no sense, and the
+// delivery ends as unknown. It returns how many claims it released and how
+// many messages it left unknown.
+func (s *Store) TakeOver(ctx context.Context, holder string, resendUnknown bool, platforms ...string) (released, unknown int, err error) {
+	if len(platforms) == 0 {
+		return 0, 0, nil
+	}
+	if err := s.lockWrite(ctx); err != nil {
+		return 0, 0, fmt.Errorf("store: take over claims: %w", err)
+	}
+	defer s.unlockWrite()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: take over claims: %w", err)
+	}
+	defer tx.Rollback()
+	released, unknown, err = release(ctx, tx, s.now(), `claimed_by IS NOT ?`, []any{holder}, resendUnknown, platforms)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: take over claims: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, 0, fmt.Errorf("store: take over claims: %w", err)
+	}
+	return released, unknown, nil
+}
+
+// release puts the claims that match cond (with its args) among the
+// deliveries being sent to platforms back in the queue, as TakeOver
+// describes, and returns how many it released and how many messages it
+// left unknown.
+func release(ctx context.Context, tx *sql.Tx, now time.Time, cond string, condArgs []any, resendUnknown bool, platforms []string) (released, unknown int, err error) {
+	where := `state = 'sending' AND ` + cond + ` AND ` + platformIn(len(platforms))
+	whereArgs := append([]any{}, condArgs...)
+	for _, p := range platforms {
+		whereArgs = append(whereArgs, p)
+	}
+	exec := func(query string, args ...any) (int, error) {
+		res, err := tx.ExecContext(ctx, query, append(args, whereArgs...)...)
+		if err != nil {
+			return 0, err
+		}
+		n, err := res.RowsAffected()
+		return int(n), err
+	}
+	if resendUnknown {
+		if _, err := exec(`UPDATE deliveries SET inflight = NULL WHERE inflight IS NOT NULL AND ` + where); err != nil {
+			return 0, 0, err
+		}
+	} else {
+		// An uncertain post ends the delivery.
+		n, err := exec(`UPDATE deliveries SET state = 'unknown', message_ids = json_insert(message_ids, '$[#]', json('null')),
+				unknown = unknown + 1, inflight = NULL, claimed_by = NULL, lease_until = NULL,
+				last_error = 'interrupted while sending the post', updated_at = ?
+			WHERE inflight = 0 AND `+where, now.Unix())
+		if err != nil {
+			return 0, 0, err
+		}
+		unknown += n
+		released += n
+		// An uncertain question is skipped.
+		n, err = exec(`UPDATE deliveries SET message_ids = json_insert(message_ids, '$[#]', json('null')),
+				unknown = unknown + 1, inflight = NULL,
+				last_error = 'interrupted while sending message ' || inflight, updated_at = ?
+			WHERE inflight > 0 AND `+where, now.Unix())
+		if err != nil {
+			return 0, 0, err
+		}
+		unknown += n
+	}
+	n, err := exec(`UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL, updated_at = ?
+		WHERE inflight IS NULL AND `+where, now.Unix())
+	if err != nil {
+		return 0, 0, err
+	}
+	return released + n, unknown, nil
+}
+
+// RenewLeases extends to until the lease of every delivery that holder has
+// claimed and is sending, and returns how many it renewed. A holder renews
+// all its claims at once, however many it has.
+func (s *Store) RenewLeases(ctx context.Context, holder string, until time.Time) (int, error) {
+	// updated_at stays: it tells when a delivery last made progress.
+	res, err := s.exec(ctx, "renew the leases of "+holder,
+		`UPDATE deliveries SET lease_until = ? WHERE claimed_by = ? AND state = 'sending'`, until.Unix(), holder)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// ReleaseClaims puts back in the queue every delivery holder has claimed
+// with no message under way, for a holder that stops: they are due at once
+// for whoever delivers next. A claim with a message under way stays: only
+// TakeOver or the end of its lease may judge whether that message arrived.
+func (s *Store) ReleaseClaims(ctx context.Context, holder string) (int, error) {
+	res, err := s.exec(ctx, "release the claims of "+holder,
+		`UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL, updated_at = ?
+		WHERE claimed_by = ? AND state = 'sending' AND inflight IS NULL`, s.now().Unix(), holder)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // NextDue returns when the next delivery to the given platforms falls
-// due: a pending row's due time, or for a claimed row the second after its
-// lease end, when ClaimDue may take it over (leases are whole seconds, and
-// one runs out once lease_until < now). ok is false when there is none. It
-// only reads, so a worker can wait without writing.
-func (s *Store) NextDue(ctx context.Context, platforms ...string) (next time.Time, ok bool, err error) {
+// due for holder: a pending row's due time, or for a row another holder
+// claimed the second after its lease end, when ClaimDue may release it
+// (leases are whole seconds, and one runs out once lease_until < now). ok
+// is false when there is none. It only reads, so a worker can wait
+// without writing.
+func (s *Store) NextDue(ctx context.Context, holder string, platforms ...string) (next time.Time, ok bool, err error) {
 	if len(platforms) == 0 {
 		return time.Time{}, false, nil
 	}
-	args := make([]any, len(platforms))
-	for i, p := range platforms {
-		args[i] = p
+	args := make([]any, 0, 2*len(platforms)+1)
+	for _, p := range platforms {
+		args = append(args, p)
 	}
+	args = append(args, holder)
+	for _, p := range platforms {
+		args = append(args, p)
+	}
+	in := `(?` + strings.Repeat(", ?", len(platforms)-1) + `)`
+	// Each part walks an index in time order and stops at its first row.
 	var at sql.NullInt64
-	err = s.db.QueryRowContext(ctx, `SELECT min(CASE d.state WHEN 'pending' THEN d.due_at ELSE d.lease_until + 1 END)
-		FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-		WHERE d.state IN ('pending', 'sending') AND s.active = 1
-			AND s.platform IN (?`+strings.Repeat(", ?", len(platforms)-1)+`)`, args...).Scan(&at)
+	err = s.db.QueryRowContext(ctx, `SELECT min(t) FROM (
+			SELECT * FROM (SELECT d.due_at AS t FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+				WHERE d.state = 'pending' AND s.active = 1 AND s.platform IN `+in+`
+				ORDER BY d.due_at LIMIT 1)
+			UNION ALL
+			SELECT * FROM (SELECT d.lease_until + 1 AS t FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+				WHERE d.state = 'sending' AND d.claimed_by IS NOT ? AND s.platform IN `+in+`
+				ORDER BY d.lease_until LIMIT 1))`, args...).Scan(&at)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next due delivery: %w", err)
 	}
@@ -176,18 +290,38 @@ func (s *Store) NextDue(ctx context.Context, platforms ...string) (next time.Tim
 	return fromUnix(at.Int64), true, nil
 }
 
-// exec runs one write statement of the outbox and returns once it is
-// committed. Statements that callers hand in while another batch is being
-// committed wait and then share one transaction, and one fsync (group
-// commit): the delivery workers write twice per message they send, and one
-// commit each would cap the rate at what the disk syncs a second. A
-// statement's own error, such as a unique constraint, fails only that
-// statement; once queued, a statement runs even if ctx ends.
+// exec runs one write statement and returns once it is committed.
+// Statements that callers hand in while another batch is being committed
+// wait and then share one transaction, and one fsync (group commit): the
+// delivery workers write twice per message they send, and one commit each
+// would cap the rate at what the disk syncs a second. A statement's own
+// error, such as a unique constraint, fails only that statement; once
+// queued, a statement runs even if ctx ends.
 func (s *Store) exec(ctx context.Context, what string, query string, args ...any) (sql.Result, error) {
-	if err := ctx.Err(); err != nil {
+	req := &execRequest{query: query, args: args}
+	if err := s.batched(ctx, req); err != nil {
 		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
-	req := &execRequest{query: query, args: args, done: make(chan bool, 1)}
+	return req.res, nil
+}
+
+// queryRow runs one write statement that returns a row (RETURNING) as
+// exec does, in a shared transaction, and scans that row into dest. A
+// statement that returns no row fails with sql.ErrNoRows.
+func (s *Store) queryRow(ctx context.Context, what string, dest []any, query string, args ...any) error {
+	req := &execRequest{query: query, args: args, dest: dest}
+	if err := s.batched(ctx, req); err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	return nil
+}
+
+// batched queues req and returns its error once it is committed.
+func (s *Store) batched(ctx context.Context, req *execRequest) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	req.done = make(chan bool, 1)
 	b := &s.execs
 	b.mu.Lock()
 	b.queue = append(b.queue, req)
@@ -200,10 +334,7 @@ func (s *Store) exec(ctx context.Context, what string, query string, args ...any
 	if lead {
 		s.commitExecs()
 	}
-	if req.err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, req.err)
-	}
-	return req.res, nil
+	return req.err
 }
 
 // execBatch is the queue of exec's statements. The caller that finds no
@@ -215,12 +346,14 @@ type execBatch struct {
 	leading bool
 }
 
-// execRequest is one statement waiting in exec.
+// execRequest is one statement waiting in exec or queryRow.
 type execRequest struct {
 	query string
 	args  []any
-	res   sql.Result
-	err   error
+	// dest, when set, receives the row the statement returns.
+	dest []any
+	res  sql.Result
+	err  error
 	// done receives false once the statement is committed (or failed),
 	// and true when its caller is to lead instead.
 	done chan bool
@@ -265,8 +398,12 @@ func (s *Store) runExecs(ctx context.Context, batch []*execRequest) {
 		return
 	}
 	for _, r := range batch {
-		r.res, r.err = tx.ExecContext(ctx, r.query, r.args...)
-		if r.err != nil && !isConstraint(r.err) {
+		if r.dest != nil {
+			r.err = tx.QueryRowContext(ctx, r.query, r.args...).Scan(r.dest...)
+		} else {
+			r.res, r.err = tx.ExecContext(ctx, r.query, r.args...)
+		}
+		if r.err != nil && !isConstraint(r.err) && !errors.Is(r.err, sql.ErrNoRows) {
 			// SQLite may have rolled the whole transaction back: the
 			// other statements fail too, rather than run outside it.
 			tx.Rollback()
@@ -299,23 +436,17 @@ func (s *Store) AssignLesson(ctx context.Context, id int64, lessonID string) err
 }
 
 // ErrNotClaimed is returned, wrapped, by the writes of a claimed delivery
-// (RenewLease, StartMessage, AbortMessage, RetryDelivery, FinishDelivery)
-// when the delivery is no longer the caller's: its lease ran out and
-// another worker took it over, or it has moved on. They change nothing
-// then, so that a worker that outlived its lease cannot send, or undo the
-// records of, a delivery another worker now sends.
+// (StartMessage, MessageUnknown, AbortMessage, RetryDelivery,
+// FinishDelivery) when the delivery is no longer the caller's: another
+// holder took it over, or it has moved on. They change nothing then, so
+// that a holder that lost a delivery cannot send, or undo the records of,
+// a delivery another one now sends.
 var ErrNotClaimed = errors.New("delivery not claimed")
 
-// heldBy is the condition of the writes of a claimed delivery. They name
-// the claim by held, the lease end the caller last wrote (or was given by
-// ClaimDue), and change the row only while it is still being sent under
-// that very lease. The lease end serves as the claim's token, with no
-// column of its own: another worker can claim the row only once
-// lease_until < now, and its claim writes now+lease, a later value, which
-// no write of the old holder matches; and as long as the clock does not go
-// back, no later claim writes the old value again, nor does a holder, which
-// never moves its lease back.
-const heldBy = `state = 'sending' AND lease_until = ?`
+// heldBy is the condition of the writes of a claimed delivery, with the
+// holder's id as its argument: the row is still being sent under that
+// holder's claim.
+const heldBy = `state = 'sending' AND claimed_by = ?`
 
 // claimResult turns a write of a claimed delivery that changed no row into
 // an error wrapping ErrNotClaimed.
@@ -331,40 +462,23 @@ func claimResult(what string, res sql.Result, err error) error {
 	return nil
 }
 
-// RenewLease extends the lease of a delivery the caller claimed, from held
-// (the lease end it last wrote) to until, so that a worker that waits long
-// (for a rate limit) keeps it: other workers take over only deliveries
-// whose lease ran out. It fails with an error wrapping ErrNotClaimed when
-// the lease is no longer held: another worker took the delivery over, or it
-// is no longer being sent. until must not be before held; equal to it, the
-// call only checks that the lease is still held.
-func (s *Store) RenewLease(ctx context.Context, id int64, held, until time.Time) error {
-	what := fmt.Sprintf("renew the lease of delivery %d", id)
-	// updated_at stays: it tells when the delivery last made progress.
-	res, err := s.exec(ctx, what, `UPDATE deliveries SET lease_until = ? WHERE id = ? AND `+heldBy,
-		until.Unix(), id, held.Unix())
-	return claimResult(what, res, err)
-}
-
 // StartMessage records that message index of a delivery is about to be
-// sent, and extends the lease from held to until, before the send: if the
-// process dies during the send, the row shows that the message may have
-// been posted. It does so only if the caller still holds the lease, with
-// no message under way and exactly index messages sent, and otherwise
-// returns an error wrapping ErrNotClaimed: a worker whose lease ran out
-// while it waited (for a rate limit) and whose delivery was claimed again
-// must not send too.
-func (s *Store) StartMessage(ctx context.Context, id int64, held time.Time, index int, until time.Time) error {
+// sent, before the send: if the process dies during the send, the row
+// shows that the message may have been posted. It does so only while
+// holder holds the claim, with no message under way and exactly index
+// messages recorded, and otherwise returns an error wrapping
+// ErrNotClaimed: a holder whose delivery was taken over must not send too.
+func (s *Store) StartMessage(ctx context.Context, id int64, holder string, index int) error {
 	what := fmt.Sprintf("start message %d of delivery %d", index, id)
 	res, err := s.exec(ctx, what,
-		`UPDATE deliveries SET inflight = ?, lease_until = ?, updated_at = ?
+		`UPDATE deliveries SET inflight = ?, updated_at = ?
 		WHERE id = ? AND `+heldBy+` AND inflight IS NULL AND json_array_length(message_ids) = ?`,
-		index, until.Unix(), s.now().Unix(), id, held.Unix(), index)
+		index, s.now().Unix(), id, holder, index)
 	return claimResult(what, res, err)
 }
 
 // MessageSent records the platform id of message index of a delivery,
-// whose send succeeded, and that no send is under way. It holds no lease:
+// whose send succeeded, and that no send is under way. It names no holder:
 // a message that reached the chat is recorded whoever holds the delivery
 // by now, so that it is not sent again.
 func (s *Store) MessageSent(ctx context.Context, id int64, index int, messageID string) error {
@@ -379,41 +493,58 @@ func (s *Store) MessageSent(ctx context.Context, id int64, index int, messageID 
 	return err
 }
 
+// MessageUnknown records that message index of a delivery holder holds
+// may or may not have arrived (its send timed out after the request was
+// written), so that it is never sent again; its id is recorded as empty.
+// An uncertain post (index 0) ends the delivery as unknown, for questions
+// without their article make no sense; after an uncertain question the
+// delivery goes on with the next one.
+func (s *Store) MessageUnknown(ctx context.Context, id int64, holder string, index int, lastError string) error {
+	what := fmt.Sprintf("message %d of delivery %d unknown", index, id)
+	res, err := s.exec(ctx, what,
+		`UPDATE deliveries SET message_ids = json_insert(message_ids, '$[#]', json('null')), unknown = unknown + 1,
+			inflight = NULL, last_error = ?, updated_at = ?,
+			state = CASE WHEN ? = 0 THEN 'unknown' ELSE state END,
+			claimed_by = CASE WHEN ? = 0 THEN NULL ELSE claimed_by END,
+			lease_until = CASE WHEN ? = 0 THEN NULL ELSE lease_until END
+		WHERE id = ? AND `+heldBy+` AND json_array_length(message_ids) = ?`,
+		lastError, s.now().Unix(), index, index, index, id, holder, index)
+	return claimResult(what, res, err)
+}
+
 // AbortMessage records that the message under way was not sent (the
 // platform refused it for now, such as with a rate limit), so it may be
-// sent again safely. held is the caller's lease, as for StartMessage: a
-// worker that lost the delivery must not clear the mark of a send that
-// the new holder has under way.
-func (s *Store) AbortMessage(ctx context.Context, id int64, held time.Time) error {
+// sent again safely. A holder that lost the delivery must not clear the
+// mark of a send that the new holder has under way: it gets an error
+// wrapping ErrNotClaimed.
+func (s *Store) AbortMessage(ctx context.Context, id int64, holder string) error {
 	what := fmt.Sprintf("abort message of delivery %d", id)
 	res, err := s.exec(ctx, what,
 		`UPDATE deliveries SET inflight = NULL, updated_at = ? WHERE id = ? AND `+heldBy,
-		s.now().Unix(), id, held.Unix())
+		s.now().Unix(), id, holder)
 	return claimResult(what, res, err)
 }
 
-// FinishDelivery ends a delivery the caller holds the lease of (held, as
-// for StartMessage) in a final state (sent, failed, unknown or exhausted),
-// with the last error if any.
-func (s *Store) FinishDelivery(ctx context.Context, id int64, held time.Time, state DeliveryState, lastError string) error {
+// FinishDelivery ends a delivery holder holds in a final state (sent,
+// failed, unknown or exhausted), with the last error if any.
+func (s *Store) FinishDelivery(ctx context.Context, id int64, holder string, state DeliveryState, lastError string) error {
 	what := fmt.Sprintf("finish delivery %d as %s", id, state)
 	res, err := s.exec(ctx, what,
-		`UPDATE deliveries SET state = ?, last_error = ?, lease_until = NULL, inflight = NULL, updated_at = ?
+		`UPDATE deliveries SET state = ?, last_error = ?, claimed_by = NULL, lease_until = NULL, inflight = NULL, updated_at = ?
 		WHERE id = ? AND `+heldBy,
-		string(state), lastError, s.now().Unix(), id, held.Unix())
+		string(state), lastError, s.now().Unix(), id, holder)
 	return claimResult(what, res, err)
 }
 
-// RetryDelivery puts a delivery the caller holds the lease of (held, as
-// for StartMessage) back in the queue, due at dueAt. countAttempt adds a
-// failed attempt (a transient error); a wait the platform asked for, or a
-// shutdown, does not count.
-func (s *Store) RetryDelivery(ctx context.Context, id int64, held time.Time, dueAt time.Time, countAttempt bool, lastError string) error {
+// RetryDelivery puts a delivery holder holds back in the queue, due at
+// dueAt. countAttempt adds a failed attempt (a transient error); a wait
+// the platform asked for, or a shutdown, does not count.
+func (s *Store) RetryDelivery(ctx context.Context, id int64, holder string, dueAt time.Time, countAttempt bool, lastError string) error {
 	what := fmt.Sprintf("retry delivery %d", id)
 	res, err := s.exec(ctx, what,
 		`UPDATE deliveries SET state = 'pending', due_at = ?, attempts = attempts + ?, last_error = ?,
-			lease_until = NULL, inflight = NULL, updated_at = ? WHERE id = ? AND `+heldBy,
-		dueAt.Unix(), boolInt(countAttempt), lastError, s.now().Unix(), id, held.Unix())
+			claimed_by = NULL, lease_until = NULL, inflight = NULL, updated_at = ? WHERE id = ? AND `+heldBy,
+		dueAt.Unix(), boolInt(countAttempt), lastError, s.now().Unix(), id, holder)
 	return claimResult(what, res, err)
 }
 
@@ -433,8 +564,8 @@ func (s *Store) ChatGone(ctx context.Context, deliveryID, subID int64, lastError
 	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET active = 0 WHERE id = ?`, subID); err != nil {
 		return fmt.Errorf("store: chat of delivery %d gone: %w", deliveryID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', last_error = ?, lease_until = NULL,
-			inflight = NULL, updated_at = ? WHERE id = ?`, lastError, now, deliveryID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', last_error = ?, claimed_by = NULL,
+			lease_until = NULL, inflight = NULL, updated_at = ? WHERE id = ?`, lastError, now, deliveryID); err != nil {
 		return fmt.Errorf("store: chat of delivery %d gone: %w", deliveryID, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -465,7 +596,7 @@ func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) err
 		newChatID, subID, subID); err != nil {
 		return fmt.Errorf("store: move subscription %d: %w", subID, err)
 	}
-	sub, err := scanSubscription(tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, subID))
+	sub, err := s.scanSubscription(tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, subID))
 	if err != nil {
 		return fmt.Errorf("store: move subscription %d: %w", subID, err)
 	}

@@ -94,6 +94,9 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	// subscriptionRows counts the subscription rows read.
+	subscriptionRows atomic.Int64
+
 	// now is the clock for rows whose methods take no time (created_at of
 	// a learner or a chat given without one); tests replace it.
 	now func() time.Time

@@ -102,8 +102,10 @@ type Subscription struct {
 const subscriptionColumns = `id, platform, chat_id, thread_id, kind, hour, minute, zone, weekdays,
 	level, language, paused_until, active, created_by, created_at`
 
-// scanSubscription reads one row of subscriptionColumns.
-func scanSubscription(row interface{ Scan(...any) error }) (Subscription, error) {
+// scanSubscription reads one row of subscriptionColumns, and counts it
+// (see SubscriptionRowsRead).
+func (s *Store) scanSubscription(row interface{ Scan(...any) error }) (Subscription, error) {
+	s.subscriptionRows.Add(1)
 	var (
 		sub       Subscription
 		kind      string
@@ -132,7 +134,7 @@ func (s *Store) Chat(ctx context.Context, addr chat.Address) (Subscription, erro
 	row := s.db.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
 		WHERE platform = ? AND chat_id = ? AND thread_id = ?`,
 		addr.Platform, addr.ChatID, addr.ThreadID)
-	sub, err := scanSubscription(row)
+	sub, err := s.scanSubscription(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Subscription{}, ErrNotFound
 	}
@@ -169,7 +171,7 @@ func (s *Store) EnsureChat(ctx context.Context, sub Subscription) (Subscription,
 	if err != nil {
 		return Subscription{}, fmt.Errorf("store: ensure chat %s: %w", sub.Address.Key(), err)
 	}
-	stored, err := scanSubscription(tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
+	stored, err := s.scanSubscription(tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
 		WHERE platform = ? AND chat_id = ? AND thread_id = ?`,
 		sub.Address.Platform, sub.Address.ChatID, sub.Address.ThreadID))
 	if err != nil {
@@ -208,52 +210,106 @@ func (s *Store) SaveSubscription(ctx context.Context, sub Subscription) error {
 	return nil
 }
 
-// TurnOff turns off the subscription at addr and returns how many were on.
-// An address with no thread stands for the whole chat: the subscriptions of
-// its threads (a Telegram forum's topics) are turned off too. Settings and
-// history stay, so /subscribe later picks up where the chat left off.
-func (s *Store) TurnOff(ctx context.Context, addr chat.Address) (int, error) {
+// SaveChat stores every setting of sub at its address (kind, time, zone,
+// days, level, language, pause and active), creating the chat's row when
+// it has none, with sub's CreatedBy and CreatedAt (now when zero), and
+// returns the row's id. It is one statement, committed together with the
+// writes of others under way (group commit): a wave of new subscribers
+// costs a few fsyncs, not two each.
+func (s *Store) SaveChat(ctx context.Context, sub Subscription) (int64, error) {
+	if sub.CreatedAt.IsZero() {
+		sub.CreatedAt = s.now()
+	}
+	var id int64
+	err := s.queryRow(ctx, "save chat "+sub.Address.Key(), []any{&id}, `INSERT INTO subscriptions (platform, chat_id,
+			thread_id, kind, hour, minute, zone, weekdays, level, language, paused_until, active, created_by, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (platform, chat_id, thread_id) DO UPDATE SET kind = excluded.kind, hour = excluded.hour,
+			minute = excluded.minute, zone = excluded.zone, weekdays = excluded.weekdays, level = excluded.level,
+			language = excluded.language, paused_until = excluded.paused_until, active = excluded.active
+		RETURNING id`,
+		sub.Address.Platform, sub.Address.ChatID, sub.Address.ThreadID, string(sub.Kind), sub.Hour, sub.Minute,
+		sub.Zone, int64(sub.Weekdays), sub.Level, sub.Language, unixOrNull(sub.PausedUntil), boolInt(sub.Active),
+		sub.CreatedBy, sub.CreatedAt.Unix())
+	return id, err
+}
+
+// TurnOff turns off the subscription at addr and returns the ids of those
+// it turned off. An address with no thread stands for the whole chat: the
+// subscriptions of its threads (a Telegram forum's topics) are turned off
+// too. Settings and history stay, so /subscribe later picks up where the
+// chat left off.
+func (s *Store) TurnOff(ctx context.Context, addr chat.Address) ([]int64, error) {
 	what := "turn off " + addr.Key()
 	if err := s.lockWrite(ctx); err != nil {
-		return 0, fmt.Errorf("store: %s: %w", what, err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer s.unlockWrite()
-	res, err := s.db.ExecContext(ctx, `UPDATE subscriptions SET active = 0
-		WHERE platform = ? AND chat_id = ? AND (thread_id = ? OR ? = '') AND active = 1`,
+	rows, err := s.db.QueryContext(ctx, `UPDATE subscriptions SET active = 0
+		WHERE platform = ? AND chat_id = ? AND (thread_id = ? OR ? = '') AND active = 1
+		RETURNING id`,
 		addr.Platform, addr.ChatID, addr.ThreadID, addr.ThreadID)
 	if err != nil {
-		return 0, fmt.Errorf("store: %s: %w", what, err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("store: %s: %w", what, err)
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: %s: %w", what, err)
+		}
+		ids = append(ids, id)
 	}
-	return int(n), nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return ids, nil
 }
 
 // ActiveSubscriptions returns every active subscription, paused ones
 // included (whether a pause is over depends on the clock, which is the
-// caller's), in id order.
+// caller's), in id order. It reads them all: the scheduler calls it once,
+// at start.
 func (s *Store) ActiveSubscriptions(ctx context.Context) ([]Subscription, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
+	return s.subscriptions(ctx, "active subscriptions", `SELECT `+subscriptionColumns+` FROM subscriptions
 		WHERE active = 1 ORDER BY id`)
+}
+
+// ScheduledSubscriptions returns the active subscriptions, paused ones
+// included, whose lessons come at hour:minute in zone on days: one entry
+// of the schedule, read by an index when it fires.
+func (s *Store) ScheduledSubscriptions(ctx context.Context, hour, minute int, zone string, days Weekdays) ([]Subscription, error) {
+	return s.subscriptions(ctx, "scheduled subscriptions", `SELECT `+subscriptionColumns+` FROM subscriptions
+		WHERE active = 1 AND hour = ? AND minute = ? AND zone = ? AND weekdays = ?`, hour, minute, zone, int64(days))
+}
+
+// subscriptions runs query and reads the subscriptions it returns.
+func (s *Store) subscriptions(ctx context.Context, what, query string, args ...any) ([]Subscription, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: active subscriptions: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var subs []Subscription
 	for rows.Next() {
-		sub, err := scanSubscription(rows)
+		sub, err := s.scanSubscription(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: active subscriptions: %w", err)
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
 		subs = append(subs, sub)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: active subscriptions: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return subs, nil
 }
+
+// SubscriptionRowsRead returns how many subscription rows the store has
+// read since it was opened: what a change to one chat costs the schedule
+// shows here (a test holds it to a few rows, where reading them all would
+// make a wave of new subscribers quadratic).
+func (s *Store) SubscriptionRowsRead() int64 { return s.subscriptionRows.Load() }
 
 // SubscriptionCounts returns the number of active subscriptions by platform;
 // a platform with none is absent.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -331,26 +332,40 @@ func TestTurnOff(t *testing.T) {
 		}
 		return sub.Active
 	}
-	turnOff := func(addr chat.Address, want int) {
+	ids := map[chat.Address]int64{}
+	for _, addr := range []chat.Address{group, topic("7"), topic("9")} {
+		sub, err := s.Chat(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[addr] = sub.ID
+	}
+	turnOff := func(addr chat.Address, want ...chat.Address) {
 		t.Helper()
-		if n, err := s.TurnOff(ctx, addr); err != nil || n != want {
-			t.Errorf("TurnOff(%s) = %d, %v; want %d", addr.Key(), n, err, want)
+		var wantIDs []int64
+		for _, a := range want {
+			wantIDs = append(wantIDs, ids[a])
+		}
+		got, err := s.TurnOff(ctx, addr)
+		slices.Sort(got)
+		if err != nil || !slices.Equal(got, wantIDs) {
+			t.Errorf("TurnOff(%s) = %v, %v; want %v", addr.Key(), got, err, wantIDs)
 		}
 	}
 
-	turnOff(topic("9"), 1)
+	turnOff(topic("9"), topic("9"))
 	if !active(group) || !active(topic("7")) || active(topic("9")) {
 		t.Errorf("after topic 9: group %v, topic 7 %v, topic 9 %v", active(group), active(topic("7")), active(topic("9")))
 	}
-	turnOff(group, 2)
+	turnOff(group, group, topic("7"))
 	if active(group) || active(topic("7")) {
 		t.Errorf("after the group: group %v, topic 7 %v", active(group), active(topic("7")))
 	}
 	if !active(sameIDOtherPlatform) {
 		t.Error("the same chat id on another platform was turned off")
 	}
-	turnOff(group, 0)
-	turnOff(chat.Address{Platform: chat.Telegram, ChatID: "-404"}, 0)
+	turnOff(group)
+	turnOff(chat.Address{Platform: chat.Telegram, ChatID: "-404"})
 	if sub, err := s.Chat(ctx, topic("7")); err != nil || sub.Hour != newSub(topic("7")).Hour || sub.Zone != newSub(topic("7")).Zone {
 		t.Errorf("topic 7's settings changed: %+v, %v", sub, err)
 	}

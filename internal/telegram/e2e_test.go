@@ -16,6 +16,7 @@ import (
 	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/lesson"
 	"github.com/lessonbot/lessonbot/internal/logtest"
+	"github.com/lessonbot/lessonbot/internal/ratelimit"
 	"github.com/lessonbot/lessonbot/internal/schedule"
 	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/telegram"
@@ -131,14 +132,10 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		pool := delivery.New(st, tut, map[string]delivery.Platform{chat.Telegram: {
-			Sender: bot, Limits: delivery.Limits{PerSecond: 25, PerChatPerSecond: 1, PerGroupPerMinute: 20},
+			Sender: bot, Limits: ratelimit.Limits{PerSecond: 25, PerChatPerSecond: 1, PerGroupPerMinute: 20},
 		}}, delivery.Options{}, log)
 		sched := schedule.New(st, schedule.DefaultCatchUp, time.Now, log, pool.Wake)
-		tut.OnChange(func() {
-			if err := sched.Sync(ctx); err != nil && ctx.Err() == nil {
-				t.Errorf("sync: %v", err)
-			}
-		})
+		tut.OnChange(sched.Update)
 		var wg sync.WaitGroup
 		wg.Go(func() { sched.Run(ctx) })
 		wg.Go(func() { pool.Run(ctx) })

@@ -31,6 +31,10 @@ func (t *Tutor) stats(ctx context.Context, c *call) ([]chat.Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	unknown, err := t.store.UnknownMessages(ctx, today)
+	if err != nil {
+		return nil, err
+	}
 	answers, err := t.store.AnswerCount(ctx, today)
 	if err != nil {
 		return nil, err
@@ -40,6 +44,9 @@ func (t *Tutor) stats(ctx context.Context, c *call) ([]chat.Message, error) {
 		return nil, err
 	}
 	blocks := []chat.Block{{Kind: chat.Text, Text: say(c.lang, keyStats, counts(subs), counts(stateNames(c.lang, deliveries)), answers)}}
+	if unknown > 0 {
+		blocks = append(blocks, chat.Block{Kind: chat.Text, Text: say(c.lang, keyStatsUnknown, unknown)})
+	}
 
 	type total struct{ correct, answered int }
 	perLesson := map[string]total{}

@@ -110,6 +110,7 @@ const (
 	keyBoardLine      key = "board_line"
 	keyStats          key = "stats"
 	keyStatsHardest   key = "stats_hardest"
+	keyStatsUnknown   key = "stats_unknown"
 	keyStatsLesson    key = "stats_lesson"
 	keyStatsProblems  key = "stats_problems"
 	keyReloaded       key = "reloaded"
@@ -219,6 +220,7 @@ var catalog = map[string]map[key]string{
 		keyBoardLine:      "%d. %s: %d/%d",
 		keyStats:          "Subscriptions: %s\nDeliveries today: %s\nAnswers today: %d",
 		keyStatsHardest:   "Hardest question: %s (%d/%d right)",
+		keyStatsUnknown:   "Messages that may or may not have arrived today (a send cut short, not sent again): %d",
 		keyStatsLesson:    "%s: %d%% right (%d answers)",
 		keyStatsProblems:  "Lesson problems:",
 		keyReloaded:       "Reloaded: %s.",
@@ -324,6 +326,7 @@ var catalog = map[string]map[key]string{
 		keyBoardLine:      "%d. %s : %d/%d",
 		keyStats:          "Abonnements : %s\nEnvois aujourd'hui : %s\nRéponses aujourd'hui : %d",
 		keyStatsHardest:   "Question la plus difficile : %s (%d/%d justes)",
+		keyStatsUnknown:   "Messages peut-être non arrivés aujourd'hui (envoi interrompu, non renvoyé) : %d",
 		keyStatsLesson:    "%s : %d %% de bonnes réponses (%d réponses)",
 		keyStatsProblems:  "Problèmes des leçons :",
 		keyReloaded:       "Rechargé : %s.",

@@ -3,6 +3,7 @@ package tutor
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -283,10 +284,38 @@ func TestStats(t *testing.T) {
 			t.Errorf("problems block: %q", last)
 		}
 	})
+	t.Run("OKUnknownMessages", func(t *testing.T) {
+		// The group's next slot has its question 1 cut short.
+		sub, err := h.st.Chat(h.ctx, mgr.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slot := monday.Add(time.Hour)
+		if _, err := h.st.EnqueueSlot(h.ctx, []int64{sub.ID}, slot); err != nil {
+			t.Fatal(err)
+		}
+		claims, _, err := h.st.ClaimDue(h.ctx, slot, "test", time.Minute, 10, false, chat.Telegram)
+		if err != nil || len(claims) != 1 {
+			t.Fatalf("ClaimDue = %v, %v", claims, err)
+		}
+		id := claims[0].Delivery.ID
+		for _, err := range []error{
+			h.st.StartMessage(h.ctx, id, "test", 0), h.st.MessageSent(h.ctx, id, 0, "m0"),
+			h.st.StartMessage(h.ctx, id, "test", 1), h.st.MessageUnknown(h.ctx, id, "test", 1, "timeout"),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := blockTexts(h.send(root, "/stats")[0])
+		if want := "Messages that may or may not have arrived today (a send cut short, not sent again): 1"; !slices.Contains(got, want) {
+			t.Errorf("/stats = %q, want a block %q", got, want)
+		}
+	})
 	t.Run("OKFrench", func(t *testing.T) {
 		h.sendAll(root, "/language fr")
 		got := blockTexts(h.send(root, "/stats")[0])
-		if got[0] != "Abonnements : discord 1, telegram 1\nEnvois aujourd'hui : envoyés 1\nRéponses aujourd'hui : 4" {
+		if got[0] != "Abonnements : discord 1, telegram 1\nEnvois aujourd'hui : en cours d'envoi 1, envoyés 1\nRéponses aujourd'hui : 4" {
 			t.Errorf("French: %q", got[0])
 		}
 	})

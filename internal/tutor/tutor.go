@@ -52,7 +52,7 @@ type Tutor struct {
 	picking sync.Mutex
 	// chats serializes the commands of each chat (see chatLocks).
 	chats   chatLocks
-	changed func()
+	changed func(store.Subscription)
 }
 
 // New returns a tutor. now is the clock (time.Now outside tests).
@@ -135,17 +135,19 @@ func (t *Tutor) Commands() []chat.CommandInfo {
 // address with no thread is the whole chat: the subscriptions of its
 // threads (forum topics) are turned off too.
 func (t *Tutor) ChatGone(ctx context.Context, addr chat.Address) {
-	n, err := t.store.TurnOff(ctx, addr)
+	ids, err := t.store.TurnOff(ctx, addr)
 	if err != nil {
-		t.log.Error("turning off the subscription of a gone chat failed", "chat", addr.Key(), "err", err)
+		t.log.Error("turning off the subscription of a gone chat failed", "chat_id", addr.Key(), "err", err)
 		return
 	}
-	if n == 0 {
+	if len(ids) == 0 {
 		return
 	}
-	t.log.Info("chat gone; subscriptions turned off", "chat", addr.Key(), "subscriptions", n)
+	t.log.Info("chat gone; subscriptions turned off", "chat_id", addr.Key(), "subscriptions", len(ids))
 	if t.changed != nil {
-		t.changed()
+		for _, id := range ids {
+			t.changed(store.Subscription{ID: id})
+		}
 	}
 }
 
@@ -202,16 +204,17 @@ func (t *Tutor) Handle(ctx context.Context, cmd chat.Command) []chat.Message {
 	if err != nil {
 		return t.trouble(c.lang, cmd.Name, err, cmd.Chat)
 	}
-	if spec.manage && t.changed != nil {
-		t.changed()
+	if spec.manage && t.changed != nil && c.sub.ID != 0 {
+		t.changed(c.sub)
 	}
 	return msgs
 }
 
-// OnChange sets f to be called after a command may have changed a
-// subscription, so that the schedule follows without a restart. Call it
-// before the tutor serves commands.
-func (t *Tutor) OnChange(f func()) { t.changed = f }
+// OnChange sets f to be called with a chat's subscription as it stands
+// after a command may have changed it, or with only its ID (inactive) when
+// the chat turned out gone, so that the schedule follows that one chat
+// without a restart. Call it before the tutor serves commands.
+func (t *Tutor) OnChange(f func(store.Subscription)) { t.changed = f }
 
 // chat returns the stored row of a chat, or a new unsaved one (ID 0)
 // with the default settings.
@@ -235,15 +238,13 @@ func (t *Tutor) save(ctx context.Context, c *call) error {
 	if c.sub.ID == 0 {
 		c.sub.CreatedBy = c.cmd.From.ID
 		c.sub.CreatedAt = t.now()
-		wanted := c.sub
-		stored, err := t.store.EnsureChat(ctx, wanted)
-		if err != nil {
-			return err
-		}
-		wanted.ID = stored.ID
-		c.sub = wanted
 	}
-	return t.store.SaveSubscription(ctx, c.sub)
+	id, err := t.store.SaveChat(ctx, c.sub)
+	if err != nil {
+		return err
+	}
+	c.sub.ID = id
+	return nil
 }
 
 func (t *Tutor) language(sub store.Subscription) string {

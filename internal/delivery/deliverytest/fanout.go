@@ -11,6 +11,7 @@ import (
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/logtest"
+	"github.com/lessonbot/lessonbot/internal/ratelimit"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
 
@@ -159,7 +160,7 @@ func (f *FanOut) Enqueue(tb testing.TB, slot time.Time) {
 // to Logs.
 func (f *FanOut) NewPool(sender delivery.Sender) *delivery.Pool {
 	log := slog.New(slog.NewTextHandler(f.Logs, &slog.HandlerOptions{Level: slog.LevelError}))
-	limits := delivery.Limits{PerSecond: FanOutRate, PerChatPerSecond: 1}
+	limits := ratelimit.Limits{PerSecond: FanOutRate, PerChatPerSecond: 1}
 	return delivery.New(f.Store, f.Lessons, map[string]delivery.Platform{f.platform: {Sender: sender, Limits: limits}},
 		delivery.Options{Workers: FanOutWorkers}, log)
 }
