@@ -39,7 +39,9 @@ func runChat(ctx context.Context, env Env, args []string) int {
 	wg.Go(func() { watchLessons(ctx, cfg.Lessons, a.lessons, log, hup) })
 
 	terminal := console.New(a.tutor, env.Stdout)
-	a.deliver(ctx, &wg, map[string]delivery.Platform{chat.Console: {Sender: terminal}})
+	// The terminal chat does not take the database lock: it runs beside a
+	// lessonbot run, and delivers only to its own chat.
+	a.deliver(ctx, &wg, map[string]delivery.Platform{chat.Console: {Sender: terminal}}, false)
 	if err := terminal.Run(ctx, env.Stdin); err != nil {
 		fmt.Fprintf(env.Stderr, "lessonbot chat: read input: %v\n", err)
 		return exitFailure

@@ -31,6 +31,14 @@ func runRun(ctx context.Context, env Env, args []string) int {
 		return exitUsage
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	// One process delivers from a database: the lock tells a second one to
+	// stop, and tells this one that whoever held a claim before it is dead.
+	lock, err := store.LockDatabase(cfg.Database)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
+		return exitFailure
+	}
+	defer lock.Release()
 	a, err := openApp(ctx, cfg, log, time.Now)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
@@ -46,16 +54,21 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	platforms := map[string]delivery.Platform{}
 	var bots []func(context.Context) error
 	if cfg.Telegram.Token != "" {
-		bot, err := telegram.New(ctx, telegramOptions(cfg, a, log), a.tutor, a.store)
+		// Replies and scheduled lessons take their turns from one budget.
+		limits := ratelimit.Limits{
+			PerSecond:         cfg.Telegram.Rate.MessagesPerSecond,
+			PerChatPerSecond:  cfg.Telegram.Rate.PerChatPerSecond,
+			PerGroupPerMinute: cfg.Telegram.Rate.PerGroupPerMinute,
+		}
+		budget := ratelimit.New(limits)
+		opts := telegramOptions(cfg, a, log)
+		opts.Pacer = budget
+		bot, err := telegram.New(ctx, opts, a.tutor, a.store)
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
 			return exitFailure
 		}
-		platforms[chat.Telegram] = delivery.Platform{Sender: bot, Limits: ratelimit.Limits{
-			PerSecond:         cfg.Telegram.Rate.MessagesPerSecond,
-			PerChatPerSecond:  cfg.Telegram.Rate.PerChatPerSecond,
-			PerGroupPerMinute: cfg.Telegram.Rate.PerGroupPerMinute,
-		}}
+		platforms[chat.Telegram] = delivery.Platform{Sender: bot, Budget: budget, Limits: limits}
 		bots = append(bots, bot.Run)
 		log.Info("telegram bot ready", "username", bot.Username())
 	}
@@ -78,7 +91,7 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	wg.Go(func() { watchLessons(ctx, cfg.Lessons, a.lessons, log, hup) })
-	a.deliver(ctx, &wg, platforms)
+	a.deliver(ctx, &wg, platforms, true)
 
 	failed := make(chan error, len(bots))
 	for _, run := range bots {
@@ -108,5 +121,6 @@ func telegramOptions(cfg config.Config, a *app, log *slog.Logger) telegram.Optio
 		Token: cfg.Telegram.Token, APIURL: cfg.Telegram.APIURL, Admins: admins,
 		WebhookURL: cfg.Telegram.Webhook.URL, WebhookListen: cfg.Telegram.Webhook.Listen,
 		Commands: a.tutor.Commands(), Logger: log, NotFound: store.ErrNotFound,
+		PaidBroadcast: cfg.Telegram.PaidBroadcast,
 	}
 }

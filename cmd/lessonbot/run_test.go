@@ -132,3 +132,59 @@ func TestRunTelegramBadToken(t *testing.T) {
 		t.Errorf("no explanation:\n%s", stderr.String())
 	}
 }
+
+// TestRunRefusesSecondRun starts lessonbot run, then a second run on the
+// same database: the second exits 1 with one line naming the database and
+// the process that holds it, while the first goes on; the terminal chat
+// keeps working beside it.
+func TestRunRefusesSecondRun(t *testing.T) {
+	srv, calls := fakeTelegram(t, http.StatusOK)
+	cfg := writeRunConfig(t, srv.URL)
+	env := func(stderr io.Writer, stdin string, stdout io.Writer) Env {
+		return Env{Stdin: strings.NewReader(stdin), Stdout: stdout, Stderr: stderr,
+			Getenv: func(k string) string {
+				if k == "TELEGRAM_BOT_TOKEN" {
+					return runTestToken
+				}
+				return ""
+			}}
+	}
+	var first logtest.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- Main(ctx, []string{"run", "--config", cfg}, env(&first, "", io.Discard)) }()
+	defer func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("the first run exited %d, want 0:\n%s", code, first.String())
+		}
+	}()
+	for polled := false; !polled; {
+		select {
+		case m := <-calls:
+			polled = m == "getUpdates"
+		case <-time.After(20 * time.Second):
+			t.Fatalf("the first run never polled:\n%s", first.String())
+		}
+	}
+
+	var second logtest.Buffer
+	code := Main(context.Background(), []string{"run", "--config", cfg}, env(&second, "", io.Discard))
+	if code != exitFailure {
+		t.Errorf("the second run exited %d, want %d", code, exitFailure)
+	}
+	out := second.String()
+	db := filepath.Join(filepath.Dir(cfg), "lessonbot.db")
+	want := fmt.Sprintf("lessonbot run: the database %s is in use by another lessonbot run (pid %d)\n", db, os.Getpid())
+	if out != want {
+		t.Errorf("the second run said %q, want %q", out, want)
+	}
+
+	var stdout, stderr logtest.Buffer
+	if code := Main(context.Background(), []string{"chat", "--config", cfg}, env(&stderr, "/help\n", &stdout)); code != exitOK {
+		t.Errorf("chat beside a run exited %d:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "/subscribe") {
+		t.Errorf("chat beside a run printed %q, want the help", stdout.String())
+	}
+}

@@ -51,11 +51,14 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func(
 }
 
 // deliver starts the scheduler and the delivery workers for the given
-// platforms; they stop when ctx is done, and wg waits for them.
-func (a *app) deliver(ctx context.Context, wg *sync.WaitGroup, platforms map[string]delivery.Platform) {
+// platforms; they stop when ctx is done, and wg waits for them. locked
+// tells that this process holds the database lock, so that the workers
+// take over at once what a dead predecessor left.
+func (a *app) deliver(ctx context.Context, wg *sync.WaitGroup, platforms map[string]delivery.Platform, locked bool) {
 	pool := delivery.New(a.store, a.tutor, platforms, delivery.Options{
 		MaxAttempts:   a.cfg.Delivery.MaxAttempts,
 		ResendUnknown: a.cfg.Delivery.ResendUnknown,
+		TakeOver:      locked,
 	}, a.log)
 	sched := schedule.New(a.store, a.cfg.CatchUpDuration(), time.Now, a.log, pool.Wake)
 	a.tutor.OnChange(sched.Update)

@@ -106,6 +106,10 @@ type Telegram struct {
 	// Webhook, when its URL is set, receives updates by webhook instead
 	// of long polling.
 	Webhook Webhook `yaml:"webhook"`
+	// PaidBroadcast sets allow_paid_broadcast on scheduled lessons: up to
+	// 1,000 messages a second for 0.1 Telegram Stars each. The default is
+	// false.
+	PaidBroadcast bool `yaml:"paid_broadcast"`
 }
 
 // Webhook holds Telegram's webhook settings.

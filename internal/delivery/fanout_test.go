@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/delivery/deliverytest"
 	"github.com/lessonbot/lessonbot/internal/ratelimit"
 	"github.com/lessonbot/lessonbot/internal/store"
@@ -37,10 +38,10 @@ type rateSender struct {
 	seen        map[string]bool
 }
 
-func newRateSender(want int) *rateSender {
+func newRateSender(want int, perSecond float64) *rateSender {
 	return &rateSender{
 		latency: deliverytest.FanOutLatency,
-		allowed: rate.NewLimiter(deliverytest.FanOutRate, deliverytest.FanOutBurst),
+		allowed: rate.NewLimiter(rate.Limit(perSecond), deliverytest.FanOutBurst),
 		want:    want,
 		done:    make(chan struct{}),
 		seen:    make(map[string]bool, want),
@@ -74,40 +75,64 @@ func (s *rateSender) Send(ctx context.Context, to chat.Address, kind chat.Kind, 
 // BenchmarkFanOut delivers one slot to 5,000 chats, a lesson of four
 // messages each, through the pool and a platform that allows 500
 // messages a second with 50 ms of latency, and compares a naive loop that
-// sends one message after the other. Each iteration is one whole slot:
-// run it with -benchtime 1x.
+// sends one message after the other. Its large case delivers a slot to
+// 30,000 chats at an allowed 1,000 messages a second, through the pool as
+// it is (its ready queue) and as it was before (each worker holding its
+// chat through the chat's one-second spacing), side by side. Each
+// iteration is one whole slot: run it with -benchtime 1x; the large case
+// takes about five minutes.
 func BenchmarkFanOut(b *testing.B) {
-	b.Run("pool", benchmarkFanOutPool)
+	b.Run("pool", func(b *testing.B) {
+		benchmarkFanOutPool(b, deliverytest.FanOutChats, deliverytest.FanOutRate,
+			delivery.Options{Workers: deliverytest.FanOutWorkers}, false)
+	})
 	b.Run("naive", benchmarkFanOutNaive)
+	b.Run("large/ready-queue", func(b *testing.B) {
+		benchmarkFanOutPool(b, deliverytest.FanOutLargeChats, deliverytest.FanOutLargeRate, delivery.Options{}, false)
+	})
+	b.Run("large/worker-holds-chat", func(b *testing.B) {
+		// The design before the ready queue, with its defaults: 512
+		// workers, each holding one delivery at a time.
+		benchmarkFanOutPool(b, deliverytest.FanOutLargeChats, deliverytest.FanOutLargeRate,
+			delivery.Options{Workers: 512, InFlight: 512}, true)
+	})
 }
 
-func benchmarkFanOutPool(b *testing.B) {
+// benchmarkFanOutPool delivers a slot to chats chats through a pool with
+// opts, on a platform that allows perSecond messages a second (and the
+// pool the same, and one a second to each chat); hold makes the pool's
+// workers hold their chat through its spacing.
+func benchmarkFanOutPool(b *testing.B, chats int, perSecond float64, opts delivery.Options, hold bool) {
 	// One lesson per iteration: each slot gets the chats' next one.
-	fo := deliverytest.NewFanOut(b, chat.Telegram, b.N)
+	fo := deliverytest.NewFanOutOf(b, chat.Telegram, chats, b.N)
 	var total deliverytest.Stats
 	b.ResetTimer()
 	for i := range b.N {
 		slot := fo.Slot(i)
-		sender := newRateSender(deliverytest.FanOutChats * deliverytest.FanOutLessonSize)
-		pool := fo.NewPool(sender)
+		sender := newRateSender(chats*deliverytest.FanOutLessonSize, perSecond)
+		pool := fo.NewPoolWith(sender, ratelimit.Limits{PerSecond: perSecond, PerChatPerSecond: 1}, opts)
+		if hold {
+			delivery.HoldChat(pool)
+		}
+		peak := deliverytest.PeakHeap()
 		cpu0, start := deliverytest.CPUTime(b), time.Now()
 		fo.Enqueue(b, slot)
 		stop := deliverytest.Start(pool)
 		select {
 		case <-sender.done:
-		case <-time.After(10 * time.Minute):
+		case <-time.After(20 * time.Minute):
 			stop()
 			sender.mu.Lock()
 			defer sender.mu.Unlock()
-			b.Fatalf("after 10 minutes, %d of %d messages sent", sender.accepted, sender.want)
+			b.Fatalf("after 20 minutes, %d of %d messages sent", sender.accepted, sender.want)
 		}
 		// The bookkeeping of the last messages is part of the work.
-		deliverytest.WaitAllSent(b, fo.Store, slot, deliverytest.FanOutChats)
+		deliverytest.WaitAllSent(b, fo.Store, slot, chats)
 		stop()
 		cpu1 := deliverytest.CPUTime(b)
 		sender.mu.Lock()
 		run := deliverytest.Stats{Messages: sender.accepted, Elapsed: sender.last.Sub(start), CPU: cpu1 - cpu0,
-			RateLimited: sender.rateLimited, Duplicates: sender.duplicates}
+			RateLimited: sender.rateLimited, Duplicates: sender.duplicates, PeakHeap: peak()}
 		sender.mu.Unlock()
 		if run.Duplicates > 0 {
 			b.Errorf("%d messages sent twice", run.Duplicates)
@@ -118,7 +143,7 @@ func benchmarkFanOutPool(b *testing.B) {
 	if s := fo.Logs.String(); s != "" {
 		b.Errorf("errors logged:\n%s", firstLines(s, 10))
 	}
-	total.Report(b, "pool", deliverytest.FanOutRate)
+	total.Report(b, b.Name(), perSecond)
 }
 
 func firstLines(s string, n int) string {
@@ -136,7 +161,7 @@ func benchmarkFanOutNaive(b *testing.B) {
 	var total deliverytest.Stats
 	b.ResetTimer()
 	for range b.N {
-		sender := newRateSender(deliverytest.FanOutNaiveChats * deliverytest.FanOutLessonSize)
+		sender := newRateSender(deliverytest.FanOutNaiveChats*deliverytest.FanOutLessonSize, deliverytest.FanOutRate)
 		cpu0, start := deliverytest.CPUTime(b), time.Now()
 		for c := range deliverytest.FanOutNaiveChats {
 			to := chat.Address{Platform: chat.Telegram, ChatID: fmt.Sprint(1_000_000 + c)}

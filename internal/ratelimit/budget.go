@@ -51,6 +51,11 @@ const (
 // turn; longer when its own limits reach further back.
 const idleChat = 2 * time.Minute
 
+// catchUp is how late the dispatcher may grant a turn and still owe the
+// turns after it on their schedule: at 1,000 turns a second, up to five
+// can follow at once after a late wake, a burst every platform allows.
+const catchUp = 5 * time.Millisecond
+
 // Budget is one platform's message budget. It is safe for concurrent use.
 // The zero value is not usable; make one with New.
 type Budget struct {
@@ -272,9 +277,11 @@ func (b *Budget) grant(w *waiter, h *chatHistory, at, now time.Time) {
 	}
 	if b.interval > 0 {
 		// Keep to the schedule of turns, so that the dispatcher's own
-		// lateness in waking does not lower the rate; after an idle spell,
-		// start afresh from now, with no burst saved up.
-		if now.Sub(at) < b.interval {
+		// lateness in waking (a timer fires up to a millisecond or so
+		// late) does not lower the rate: the turns it owes follow at once,
+		// a few at most (catchUp). After an idle spell, start afresh from
+		// now, with no burst saved up.
+		if now.Sub(at) < max(b.interval, catchUp) {
 			b.next = at.Add(b.interval)
 		} else {
 			b.next = now.Add(b.interval)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -241,6 +242,57 @@ func TestChatReadyAt(t *testing.T) {
 		b.mu.Unlock()
 		if kept {
 			t.Error("an idle chat's history was kept for an hour")
+		}
+	})
+}
+
+// BenchmarkBudgetRate grants turns at 1,000 a second to 200 waiters that
+// come back as soon as they are served, in real time, and reports the rate
+// achieved as a share of the allowed one: what the dispatcher's lateness
+// in waking costs.
+func BenchmarkBudgetRate(b *testing.B) {
+	const perSecond, waiters = 1000, 200
+	b.ReportAllocs()
+	budget := New(Limits{PerSecond: perSecond})
+	var granted atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range waiters {
+		wg.Go(func() {
+			to := chat.Address{Platform: chat.Telegram, ChatID: fmt.Sprint(i)}
+			for budget.Wait(ctx, to, chat.Private, Scheduled) == nil {
+				if granted.Add(1) >= int64(b.N) {
+					cancel()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	rate := float64(granted.Load()) / elapsed.Seconds()
+	b.ReportMetric(rate, "turns/s")
+	b.ReportMetric(rate/perSecond, "of-allowed")
+}
+
+// TestLateWakeKeepsSchedule grants turns as a dispatcher that woke 3 ms
+// late would: the turns it owes follow on their schedule, so the rate
+// does not fall; 10 ms late, the schedule starts afresh from now, with no
+// burst saved up.
+func TestLateWakeKeepsSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Limits{PerSecond: 1000})
+		at := time.Now()
+		b.next = at
+		for i := range 2 {
+			b.queues[Scheduled].push(&waiter{chat: fmt.Sprint(i), granted: make(chan struct{}), index: -1})
+		}
+		if wait, _ := b.grantLocked(at.Add(3 * time.Millisecond)); wait != 0 || !b.next.Equal(at.Add(time.Millisecond)) {
+			t.Errorf("3 ms late: next turn at +%v, want +1ms, on schedule", b.next.Sub(at))
+		}
+		if wait, _ := b.grantLocked(at.Add(13 * time.Millisecond)); wait != 0 || !b.next.Equal(at.Add(14*time.Millisecond)) {
+			t.Errorf("12 ms late: next turn at +%v, want +14ms, afresh from now", b.next.Sub(at))
 		}
 	})
 }

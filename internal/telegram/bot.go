@@ -88,6 +88,26 @@ type Options struct {
 	// NotFound is the error State.Value returns for a missing key
 	// (store.ErrNotFound), which is not worth a log line.
 	NotFound error
+	// Pacer, when set, paces the replies within the platform's limits,
+	// from the same budget as the scheduled lessons (*ratelimit.Budget);
+	// nil sends them at once.
+	Pacer Pacer
+	// PaidBroadcast sets allow_paid_broadcast on the scheduled lessons
+	// (config telegram.paid_broadcast): Telegram then lets up to 1,000
+	// messages a second through, for 0.1 Telegram Stars each, withdrawn
+	// from the bot's balance. Replies never pay.
+	PaidBroadcast bool
+}
+
+// Pacer spaces the messages the bot sends within Telegram's limits; the
+// delivery pool's budget for the platform satisfies it, so that replies
+// and scheduled lessons share one budget.
+type Pacer interface {
+	// Reply waits for a turn to send a reply to the chat at to; replies
+	// are served before scheduled lessons.
+	Reply(ctx context.Context, to chat.Address, kind chat.Kind) error
+	// Pause holds every turn for d, as a 429's retry_after asks.
+	Pause(d time.Duration)
 }
 
 // Bot is one Telegram bot: it receives updates, hands them to the tutor

@@ -2,10 +2,12 @@ package telegram_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -248,5 +250,132 @@ func TestEndToEnd(t *testing.T) {
 		if score := all[len(all)-1].Plain; !strings.Contains(score, "2/3") {
 			t.Errorf("/score says %q, want 2/3", score)
 		}
+	})
+}
+
+// TestRepliesShareTheBudget sends 2,000 commands from 2,000 chats at once
+// while a scheduled lesson goes out to 600 chats, against a Bot API that
+// answers 429 above 200 messages a second: replies and lessons take their
+// turns from one budget, so the API answers no 429, every chat gets its
+// reply, and the replies go first, ahead of the lesson messages still
+// waiting. In virtual time.
+func TestRepliesShareTheBudget(t *testing.T) {
+	const (
+		subscribed = 600
+		commands   = 2000
+		perSecond  = 200
+	)
+	synctest.Test(t, func(t *testing.T) {
+		logs := &logtest.Buffer{}
+		log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		defer func() {
+			if t.Failed() {
+				t.Logf("logs:\n%s", logs.String())
+			}
+		}()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		dir := t.TempDir()
+		for name, text := range fixtureLessons {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lessons := lesson.NewSource(func() lesson.Result { return lesson.LoadDir(dir) })
+		st, err := store.Open(ctx, filepath.Join(t.TempDir(), "lessonbot.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		for i := range subscribed {
+			if _, err := st.SaveChat(ctx, store.Subscription{
+				Address: chat.Address{Platform: chat.Telegram, ChatID: fmt.Sprint(1000 + i)}, Kind: chat.Private,
+				Hour: 8, Zone: "UTC", Weekdays: store.EveryDay, Language: "en", Active: true,
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tut := tutor.New(st, lessons, tutor.Settings{Hour: 8, Zone: "UTC", Language: "en", Questions: 3}, time.Now, log)
+
+		api := telegram.NewFakeAPI(e2eToken)
+		api.SetLatency(50 * time.Millisecond)
+		api.LimitSends(perSecond, 5, 1)
+		limits := ratelimit.Limits{PerSecond: perSecond, PerChatPerSecond: 1, PerGroupPerMinute: 20}
+		budget := ratelimit.New(limits)
+		bot, err := telegram.New(ctx, telegram.Options{
+			Token: e2eToken, APIURL: telegram.DefaultAPIURL, Commands: tut.Commands(), Logger: log,
+			HTTPClient: &http.Client{Transport: api.Transport(), Timeout: 2 * time.Minute},
+			NotFound:   store.ErrNotFound, Pacer: budget,
+		}, tut, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := delivery.New(st, tut, map[string]delivery.Platform{chat.Telegram: {Sender: bot, Budget: budget, Limits: limits}},
+			delivery.Options{}, log)
+		sched := schedule.New(st, schedule.DefaultCatchUp, time.Now, log, pool.Wake)
+		tut.OnChange(sched.Update)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		wg.Go(func() { sched.Run(ctx) })
+		wg.Go(func() { pool.Run(ctx) })
+		wg.Go(func() { bot.Run(ctx) })
+
+		// The lesson goes out at 08:00 UTC; two seconds into it, the
+		// commands arrive.
+		time.Sleep(time.Until(time.Date(2000, 1, 1, 8, 0, 2, 0, time.UTC)))
+		for i := range commands {
+			id := int64(100_000 + i)
+			api.SendText(telegram.FakeChat{ID: id, Type: "private"}, &telegram.FakeUser{ID: id, FirstName: "Learner"}, "/subscribe 09:00")
+		}
+		time.Sleep(time.Until(time.Date(2000, 1, 1, 8, 2, 0, 0, time.UTC)))
+		synctest.Wait()
+
+		if n := api.RateLimited(); n != 0 {
+			t.Errorf("the API answered %d sends with 429, want none", n)
+		}
+		var firstReply, lastReply time.Time
+		replies := map[string]int{}
+		var lessonTimes []time.Time
+		for _, m := range api.Sent() {
+			if id, _ := strconv.Atoi(m.ChatID); id >= 100_000 {
+				replies[m.ChatID]++
+				if firstReply.IsZero() || m.At.Before(firstReply) {
+					firstReply = m.At
+				}
+				if m.At.After(lastReply) {
+					lastReply = m.At
+				}
+				if !strings.Contains(m.Plain, "09:00") {
+					t.Errorf("chat %s got %q, want the reply to /subscribe", m.ChatID, m.Plain)
+				}
+				continue
+			}
+			lessonTimes = append(lessonTimes, m.At)
+		}
+		if len(replies) != commands {
+			t.Errorf("%d chats got a reply, want %d", len(replies), commands)
+		}
+		for id, n := range replies {
+			if n != 1 {
+				t.Errorf("chat %s got %d replies, want 1", id, n)
+			}
+		}
+		if want := subscribed * 4; len(lessonTimes) != want {
+			t.Errorf("%d lesson messages sent, want %d", len(lessonTimes), want)
+		}
+		// The lesson messages sent while replies went out: only those
+		// whose turn had come before the first reply queued.
+		during := 0
+		for _, at := range lessonTimes {
+			if at.After(firstReply) && at.Before(lastReply) {
+				during++
+			}
+		}
+		if during > 20 {
+			t.Errorf("%d lesson messages went out between the first reply (%v) and the last (%v), want replies first", during, firstReply, lastReply)
+		}
+		t.Logf("%d replies from %v to %v (%.1f/s); %d lesson messages meanwhile", commands, firstReply.Format(time.TimeOnly),
+			lastReply.Format("15:04:05.000"), float64(commands-1)/lastReply.Sub(firstReply).Seconds(), during)
 	})
 }

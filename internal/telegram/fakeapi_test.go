@@ -77,6 +77,7 @@ type SentMessage struct {
 	// Buttons are the inline keyboard's rows.
 	Buttons        [][]FakeButton
 	NoPreview      bool
+	PaidBroadcast  bool // allow_paid_broadcast
 	MessageID      int
 	At             time.Time
 	ReplyMarkupRaw string
@@ -625,6 +626,7 @@ func (f *FakeAPI) sendMessage(form url.Values) (any, *APIError) {
 	msg := SentMessage{
 		ChatID: form.Get("chat_id"), ThreadID: form.Get("message_thread_id"), Text: text, Plain: plain,
 		ParseMode: form.Get("parse_mode"), NoPreview: form.Get("disable_web_page_preview") == "true",
+		PaidBroadcast:  form.Get("allow_paid_broadcast") == "true",
 		ReplyMarkupRaw: form.Get("reply_markup"), At: time.Now(),
 	}
 	if raw := form.Get("reply_markup"); raw != "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -46,7 +47,7 @@ func (b *Bot) Send(ctx context.Context, to chat.Address, kind chat.Kind, m chat.
 		}
 		for attempt := 0; ; attempt++ {
 			var err error
-			id, err = b.sendText(ctx, to, text, buttons)
+			id, err = b.sendText(ctx, to, text, buttons, b.opts.PaidBroadcast)
 			if err == nil {
 				break
 			}
@@ -68,9 +69,17 @@ func (b *Bot) Send(ctx context.Context, to chat.Address, kind chat.Kind, m chat.
 	return id, nil
 }
 
-// replyAll sends the tutor's replies to a chat, in order. A 429 is waited
-// out; a chat found gone or moved is handed to the tutor, as the delivery
-// workers do for scheduled lessons.
+// replyPatience is how long a reply may keep waiting out 429s, in all,
+// before it is given up as failed: a person is waiting for it, and
+// Telegram's retry_after is rarely more than a few seconds.
+const replyPatience = 60 * time.Second
+
+// replyAll sends the tutor's replies to a chat, in order, each taking its
+// turn from the platform's budget (Options.Pacer) before the scheduled
+// lessons. A 429 pauses the whole budget for its retry_after and the part
+// is sent again, for up to replyPatience in all; a chat found gone or
+// moved is handed to the tutor, as the delivery workers do for scheduled
+// lessons.
 func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msgs []chat.Message) {
 	moved := false
 	for _, m := range msgs {
@@ -80,8 +89,14 @@ func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msg
 			if i == len(parts)-1 {
 				buttons = m.Buttons
 			}
-			for attempt := 0; ; attempt++ {
-				_, err := b.sendText(ctx, to, parts[i], buttons)
+			first := time.Now()
+			for {
+				if b.opts.Pacer != nil {
+					if err := b.opts.Pacer.Reply(ctx, to, kind); err != nil {
+						return
+					}
+				}
+				_, err := b.sendText(ctx, to, parts[i], buttons, false)
 				if err == nil {
 					break
 				}
@@ -91,11 +106,17 @@ func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msg
 				se := classify(err)
 				switch se.Kind {
 				case chat.RateLimited:
-					if attempt < maxPartRetries && sleep(ctx, se.RetryAfter) {
+					if b.opts.Pacer != nil {
+						b.opts.Pacer.Pause(se.RetryAfter)
+					}
+					if time.Since(first)+se.RetryAfter <= replyPatience {
+						if b.opts.Pacer == nil && !sleep(ctx, se.RetryAfter) {
+							return
+						}
 						continue
 					}
 				case chat.ChatGone:
-					b.log.Info("a reply found the chat gone", "chat", to.Key(), "err", se)
+					b.log.Info("a reply found the chat gone", "chat_id", to.Key(), "err", se)
 					b.tutor.ChatGone(ctx, to)
 					return
 				case chat.ChatMoved:
@@ -106,7 +127,7 @@ func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msg
 						continue
 					}
 				}
-				b.log.Warn("sending a reply failed", "chat", to.Key(), "err", se)
+				b.log.Warn("sending a reply failed", "chat_id", to.Key(), "err", se, "waited", time.Since(first).Round(time.Second))
 				return
 			}
 		}
@@ -114,8 +135,9 @@ func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msg
 }
 
 // sendText posts one message text in HTML parse mode, with one inline
-// button per row, and returns Telegram's message id.
-func (b *Bot) sendText(ctx context.Context, to chat.Address, text string, buttons []chat.Button) (string, error) {
+// button per row, and returns Telegram's message id. paid sets
+// allow_paid_broadcast.
+func (b *Bot) sendText(ctx context.Context, to chat.Address, text string, buttons []chat.Button, paid bool) (string, error) {
 	params := tgbotapi.Params{
 		"chat_id":    to.ChatID,
 		"text":       text,
@@ -124,6 +146,7 @@ func (b *Bot) sendText(ctx context.Context, to chat.Address, text string, button
 		"disable_web_page_preview": "true",
 	}
 	params.AddNonEmpty("message_thread_id", to.ThreadID)
+	params.AddBool("allow_paid_broadcast", paid)
 	if len(buttons) > 0 {
 		rows := make([][]tgbotapi.InlineKeyboardButton, len(buttons))
 		for i, btn := range buttons {

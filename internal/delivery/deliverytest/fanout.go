@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,10 +42,19 @@ const (
 	// FanOutNaiveChats is the naive loop's share: at 20 messages a second
 	// it would take over 16 minutes for 5,000 chats.
 	FanOutNaiveChats = 100
+
+	// FanOutLargeChats and FanOutLargeRate are the large case: a slot of
+	// 30,000 chats on a platform that allows 1,000 messages a second (as
+	// Telegram does with paid broadcasts), one a second to each chat.
+	FanOutLargeChats = 30_000
+	FanOutLargeRate  = 1000
 )
 
 // Stats are the figures of one or more runs of a fan-out benchmark.
 type Stats struct {
+	// PeakHeap is the most heap in use seen during the runs, in bytes; 0
+	// when not measured.
+	PeakHeap uint64
 	// Messages is how many messages the platform accepted.
 	Messages int
 	// Elapsed is the time from the start to the last accepted message.
@@ -71,6 +82,7 @@ func (s *Stats) Add(o Stats) {
 	s.CPU += o.CPU
 	s.RateLimited += o.RateLimited
 	s.Duplicates += o.Duplicates
+	s.PeakHeap = max(s.PeakHeap, o.PeakHeap)
 }
 
 // Report reports the figures as the benchmark's metrics "msgs/s",
@@ -86,6 +98,11 @@ func (s Stats) Report(b *testing.B, name string, allowedPerSecond float64) {
 	b.ReportMetric(float64(s.RateLimited), "rate-limited")
 	b.ReportMetric(float64(s.Duplicates), "duplicates")
 	b.ReportMetric(cpuPer10k, "cpu-s/10k-msgs")
+	heap := ""
+	if s.PeakHeap > 0 {
+		b.ReportMetric(float64(s.PeakHeap)/(1<<20), "peak-heap-MiB")
+		heap = fmt.Sprintf(", peak heap %.1f MiB", float64(s.PeakHeap)/(1<<20))
+	}
 	refusals := s.RateLimitedAs
 	if refusals == "" {
 		refusals = "rate-limited"
@@ -94,8 +111,8 @@ func (s Stats) Report(b *testing.B, name string, allowedPerSecond float64) {
 	if s.CPUNote != "" {
 		note = " (" + s.CPUNote + ")"
 	}
-	b.Logf("%s: %d messages in %.2fs = %.1f msgs/s = %.3f of the allowed %g/s; %d %s answers, %d duplicates, %.2f CPU s per 10,000 messages%s",
-		name, s.Messages, s.Elapsed.Seconds(), perSecond, perSecond/allowedPerSecond, allowedPerSecond, s.RateLimited, refusals, s.Duplicates, cpuPer10k, note)
+	b.Logf("%s: %d messages in %.2fs = %.1f msgs/s = %.3f of the allowed %g/s; %d %s answers, %d duplicates, %.2f CPU s per 10,000 messages%s%s",
+		name, s.Messages, s.Elapsed.Seconds(), perSecond, perSecond/allowedPerSecond, allowedPerSecond, s.RateLimited, refusals, s.Duplicates, cpuPer10k, heap, note)
 }
 
 // FanOut is the fixture of a fan-out benchmark: a store with
@@ -120,6 +137,11 @@ type FanOut struct {
 // a library with slots lessons of FanOutLessonSize messages each, so that
 // each slot delivers the chats' next lesson.
 func NewFanOut(tb testing.TB, platform string, slots int) *FanOut {
+	return NewFanOutOf(tb, platform, FanOutChats, slots)
+}
+
+// NewFanOutOf is NewFanOut with chats chats.
+func NewFanOutOf(tb testing.TB, platform string, chats, slots int) *FanOut {
 	tb.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "lessonbot.db"))
 	if err != nil {
@@ -128,7 +150,7 @@ func NewFanOut(tb testing.TB, platform string, slots int) *FanOut {
 	tb.Cleanup(func() { st.Close() })
 	f := &FanOut{
 		Store:    st,
-		Subs:     SubscribeChats(tb, st, platform, FanOutChats),
+		Subs:     SubscribeChats(tb, st, platform, chats),
 		Lessons:  &Lessons{Store: st, Size: FanOutLessonSize},
 		Logs:     &logtest.Buffer{},
 		platform: platform,
@@ -159,10 +181,15 @@ func (f *FanOut) Enqueue(tb testing.TB, slot time.Time) {
 // one a second to each chat, with FanOutWorkers workers, and logs errors
 // to Logs.
 func (f *FanOut) NewPool(sender delivery.Sender) *delivery.Pool {
+	return f.NewPoolWith(sender, ratelimit.Limits{PerSecond: FanOutRate, PerChatPerSecond: 1}, delivery.Options{Workers: FanOutWorkers})
+}
+
+// NewPoolWith returns a delivery pool on the fixture's store and library
+// that sends through sender within limits, with opts, and logs errors to
+// Logs.
+func (f *FanOut) NewPoolWith(sender delivery.Sender, limits ratelimit.Limits, opts delivery.Options) *delivery.Pool {
 	log := slog.New(slog.NewTextHandler(f.Logs, &slog.HandlerOptions{Level: slog.LevelError}))
-	limits := ratelimit.Limits{PerSecond: FanOutRate, PerChatPerSecond: 1}
-	return delivery.New(f.Store, f.Lessons, map[string]delivery.Platform{f.platform: {Sender: sender, Limits: limits}},
-		delivery.Options{Workers: FanOutWorkers}, log)
+	return delivery.New(f.Store, f.Lessons, map[string]delivery.Platform{f.platform: {Sender: sender, Limits: limits}}, opts, log)
 }
 
 // Start runs pool in a goroutine until stop is called; stop returns once
@@ -176,21 +203,63 @@ func Start(pool *delivery.Pool) (stop func()) {
 
 // SubscribeChats adds n active private chats on platform, with the chat
 // ids 1,000,000 to 1,000,000+n-1, each subscribed at 08:00 UTC every day
-// in English, and returns their subscription ids in that order.
+// in English, and returns their subscription ids in that order. The chats
+// are saved by several goroutines at once, so that their writes share
+// commits.
 func SubscribeChats(tb testing.TB, st *store.Store, platform string, n int) []int64 {
 	tb.Helper()
 	ids := make([]int64, n)
-	for i := range ids {
-		sub, err := st.EnsureChat(context.Background(), store.Subscription{
-			Address: chat.Address{Platform: platform, ChatID: fmt.Sprint(1_000_000 + i)}, Kind: chat.Private,
-			Hour: 8, Zone: "UTC", Weekdays: store.EveryDay, Language: "en", Active: true,
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	const savers = 64
+	for w := range savers {
+		wg.Go(func() {
+			for i := w; i < n; i += savers {
+				id, err := st.SaveChat(context.Background(), store.Subscription{
+					Address: chat.Address{Platform: platform, ChatID: fmt.Sprint(1_000_000 + i)}, Kind: chat.Private,
+					Hour: 8, Zone: "UTC", Weekdays: store.EveryDay, Language: "en", Active: true,
+				})
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					return
+				}
+				ids[i] = id
+			}
 		})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ids[i] = sub.ID
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		tb.Fatal(err)
+	default:
 	}
 	return ids
+}
+
+// PeakHeap samples the heap in use every 50 ms until stop is called, and
+// stop returns the most it saw, in bytes.
+func PeakHeap() (stop func() uint64) {
+	quit, done := make(chan struct{}), make(chan uint64)
+	go func() {
+		var peak uint64
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapInuse)
+			select {
+			case <-quit:
+				done <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() uint64 { close(quit); return <-done }
 }
 
 // WaitAllSent waits until n deliveries of slot are recorded as sent, and
