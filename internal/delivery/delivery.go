@@ -301,32 +301,40 @@ func (p *Pool) claimLoop(ctx context.Context) {
 	// The pool claims in batches: claiming for each delivery as another
 	// ends would cost a read of the outbox and a write per delivery.
 	batch := max(1, min(p.opts.InFlight/8, 512))
+	// claimedShort tells that the last claim found fewer rows than it had
+	// room for: rows that NextDue still sees due are not claimable yet,
+	// so the pool does not spin on them.
+	claimedShort := false
 	for ctx.Err() == nil {
 		free := p.opts.InFlight - int(p.held.Load())
 		wait := p.opts.Poll
 		if free >= batch {
-			claims, unknown, err := p.store.ClaimDue(ctx, time.Now(), p.opts.Holder, p.opts.Lease, free, p.opts.ResendUnknown, p.names...)
-			if err != nil && ctx.Err() == nil {
-				p.log.Error("claiming deliveries failed", "err", err)
-			}
-			if unknown > 0 {
-				p.log.Warn("deliveries whose holder stopped renewing were taken over; the messages under way are counted unknown", "unknown_messages", unknown)
-			}
-			for _, c := range claims {
-				p.held.Add(1)
-				p.ready.push(p.newJob(c))
-			}
-			if len(claims) == free {
-				continue // there may be more due
-			}
+			// Reading first keeps an idle pool to one query a poll.
 			next, due, err := p.store.NextDue(ctx, p.opts.Holder, p.names...)
 			if err != nil && ctx.Err() == nil {
 				p.log.Error("reading the outbox failed", "err", err)
 			}
-			if due {
-				wait = min(wait, max(time.Until(next), 50*time.Millisecond))
+			now := time.Now()
+			switch {
+			case due && !next.After(now) && !claimedShort:
+				claims, unknown, err := p.store.ClaimDue(ctx, now, p.opts.Holder, p.opts.Lease, free, p.opts.ResendUnknown, p.names...)
+				if err != nil && ctx.Err() == nil {
+					p.log.Error("claiming deliveries failed", "err", err)
+				}
+				if unknown > 0 {
+					p.log.Warn("deliveries whose holder stopped renewing were taken over; the messages under way are counted unknown", "unknown_messages", unknown)
+				}
+				for _, c := range claims {
+					p.held.Add(1)
+					p.ready.push(p.newJob(c))
+				}
+				claimedShort = len(claims) < free
+				continue
+			case due:
+				wait = min(wait, max(next.Sub(now), 50*time.Millisecond))
 			}
 		}
+		claimedShort = false
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
@@ -346,6 +354,11 @@ func (p *Pool) keepLeases(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if p.held.Load() == 0 {
+			// Nothing to renew; a claim made meanwhile has a full lease.
+			p.renewed.Store(time.Now().UnixNano())
+			continue
 		}
 		if err := p.renew(ctx); err != nil && ctx.Err() == nil {
 			// The leases last two more periods: the next renewal may well

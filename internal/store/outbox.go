@@ -93,7 +93,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, holder string, leas
 	}
 	defer tx.Rollback()
 
-	_, unknown, err := release(ctx, tx, now, `lease_until < ? AND claimed_by IS NOT ?`, []any{now.Unix(), holder}, resendUnknown, platforms)
+	_, unknown, err := s.release(ctx, tx, now, `lease_until < ? AND claimed_by IS NOT ?`, []any{now.Unix(), holder}, resendUnknown, platforms)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
 	}
@@ -102,13 +102,17 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, holder string, leas
 		args = append(args, p)
 	}
 	args = append(args, limit)
-	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET state = 'sending', claimed_by = ?, lease_until = ?, updated_at = ?
+	claim, err := s.txStmt(ctx, tx, `UPDATE deliveries SET state = 'sending', claimed_by = ?, lease_until = ?, updated_at = ?
 		WHERE id IN (
 			SELECT d.id FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
 			WHERE d.state = 'pending' AND d.due_at <= ? AND s.active = 1
 				AND s.platform IN (?`+strings.Repeat(", ?", len(platforms)-1)+`)
 			ORDER BY d.due_at, d.id LIMIT ?)
-		RETURNING `+deliveryColumns, args...)
+		RETURNING `+deliveryColumns)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	rows, err := claim.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
 	}
@@ -125,8 +129,12 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, holder string, leas
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
 	}
+	subOf, err := s.txStmt(ctx, tx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+	}
 	for i := range claims {
-		row := tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, claims[i].Delivery.SubscriptionID)
+		row := subOf.QueryRowContext(ctx, claims[i].Delivery.SubscriptionID)
 		if claims[i].Subscription, err = s.scanSubscription(row); err != nil {
 			return nil, 0, fmt.Errorf("store: claim deliveries: subscription %d: %w", claims[i].Delivery.SubscriptionID, err)
 		}
@@ -162,7 +170,7 @@ func (s *Store) TakeOver(ctx context.Context, holder string, resendUnknown bool,
 		return 0, 0, fmt.Errorf("store: take over claims: %w", err)
 	}
 	defer tx.Rollback()
-	released, unknown, err = release(ctx, tx, s.now(), `claimed_by IS NOT ?`, []any{holder}, resendUnknown, platforms)
+	released, unknown, err = s.release(ctx, tx, s.now(), `claimed_by IS NOT ?`, []any{holder}, resendUnknown, platforms)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: take over claims: %w", err)
 	}
@@ -176,14 +184,18 @@ func (s *Store) TakeOver(ctx context.Context, holder string, resendUnknown bool,
 // deliveries being sent to platforms back in the queue, as TakeOver
 // describes, and returns how many it released and how many messages it
 // left unknown.
-func release(ctx context.Context, tx *sql.Tx, now time.Time, cond string, condArgs []any, resendUnknown bool, platforms []string) (released, unknown int, err error) {
+func (s *Store) release(ctx context.Context, tx *sql.Tx, now time.Time, cond string, condArgs []any, resendUnknown bool, platforms []string) (released, unknown int, err error) {
 	where := `state = 'sending' AND ` + cond + ` AND ` + platformIn(len(platforms))
 	whereArgs := append([]any{}, condArgs...)
 	for _, p := range platforms {
 		whereArgs = append(whereArgs, p)
 	}
 	exec := func(query string, args ...any) (int, error) {
-		res, err := tx.ExecContext(ctx, query, append(args, whereArgs...)...)
+		st, err := s.txStmt(ctx, tx, query)
+		if err != nil {
+			return 0, err
+		}
+		res, err := st.ExecContext(ctx, append(args, whereArgs...)...)
 		if err != nil {
 			return 0, err
 		}
@@ -273,14 +285,17 @@ func (s *Store) NextDue(ctx context.Context, holder string, platforms ...string)
 	in := `(?` + strings.Repeat(", ?", len(platforms)-1) + `)`
 	// Each part walks an index in time order and stops at its first row.
 	var at sql.NullInt64
-	err = s.db.QueryRowContext(ctx, `SELECT min(t) FROM (
+	st, err := s.prepared(ctx, `SELECT min(t) FROM (
 			SELECT * FROM (SELECT d.due_at AS t FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
 				WHERE d.state = 'pending' AND s.active = 1 AND s.platform IN `+in+`
 				ORDER BY d.due_at LIMIT 1)
 			UNION ALL
 			SELECT * FROM (SELECT d.lease_until + 1 AS t FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
 				WHERE d.state = 'sending' AND d.claimed_by IS NOT ? AND s.platform IN `+in+`
-				ORDER BY d.lease_until LIMIT 1))`, args...).Scan(&at)
+				ORDER BY d.lease_until LIMIT 1))`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, args...).Scan(&at)
+	}
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next due delivery: %w", err)
 	}
@@ -398,10 +413,14 @@ func (s *Store) runExecs(ctx context.Context, batch []*execRequest) {
 		return
 	}
 	for _, r := range batch {
-		if r.dest != nil {
-			r.err = tx.QueryRowContext(ctx, r.query, r.args...).Scan(r.dest...)
-		} else {
-			r.res, r.err = tx.ExecContext(ctx, r.query, r.args...)
+		st, err := s.txStmt(ctx, tx, r.query)
+		switch {
+		case err != nil:
+			r.err = err
+		case r.dest != nil:
+			r.err = st.QueryRowContext(ctx, r.args...).Scan(r.dest...)
+		default:
+			r.res, r.err = st.ExecContext(ctx, r.args...)
 		}
 		if r.err != nil && !isConstraint(r.err) && !errors.Is(r.err, sql.ErrNoRows) {
 			// SQLite may have rolled the whole transaction back: the

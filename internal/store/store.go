@@ -75,6 +75,8 @@ type Store struct {
 	selectAnswer *sql.Stmt
 	// batch holds the committer's multi-row statements (see answers.go).
 	batch batchStmts
+	// stmts holds the prepared statements of the other hot queries.
+	stmts stmtCache
 
 	// writer is held by whoever writes (one slot): see lockWrite.
 	writer chan struct{}
@@ -171,7 +173,7 @@ func (s *Store) closeResources() error {
 	if s.committer != nil {
 		errs = append(errs, s.committer.Close())
 	}
-	errs = append(errs, s.batch.close())
+	errs = append(errs, s.batch.close(), s.stmts.close())
 	for _, st := range []*sql.Stmt{s.selectAnswer, s.insertAnswer} {
 		if st != nil {
 			errs = append(errs, st.Close())
