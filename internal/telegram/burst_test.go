@@ -10,6 +10,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/logtest"
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 )
 
 // The answer burst: presses from burstUsers people in burstChats chats
@@ -44,12 +45,12 @@ func benchmarkBurst(b *testing.B, presses int, oneByOne bool) {
 	answered := 0
 	b.StopTimer()
 	for range b.N {
-		api := NewFakeAPI(testToken)
+		api := telegramtest.NewFakeAPI(testToken)
 		srv := api.Server(b)
 		api.SetLatency(burstLatency)
 		for i := range presses {
-			c := FakeChat{ID: -1001000000 - int64(i%burstChats), Type: "supergroup", Title: "Readers"}
-			u := FakeUser{ID: int64(500000 + i), FirstName: "Reader"}
+			c := telegramtest.FakeChat{ID: -1001000000 - int64(i%burstChats), Type: "supergroup", Title: "Readers"}
+			u := telegramtest.FakeUser{ID: int64(500000 + i), FirstName: "Reader"}
 			api.Press(c, u, 7, fmt.Sprintf("a:burst:0000abcd:%d", i%3))
 		}
 		tut := &fakeTutor{press: func(ctx context.Context, p chat.Press) chat.PressReply {
@@ -78,14 +79,7 @@ func benchmarkBurst(b *testing.B, presses int, oneByOne bool) {
 		cancel()
 		<-done
 		answers := api.Answers()
-		api.mu.Lock()
-		first := time.Time{}
-		for _, at := range api.handedOut {
-			if first.IsZero() || at.Before(first) {
-				first = at
-			}
-		}
-		api.mu.Unlock()
+		first := api.FirstHandedOut()
 		last := answers[len(answers)-1].At
 		elapsed += last.Sub(first)
 		answered += len(answers)

@@ -22,6 +22,7 @@ import (
 	"github.com/lessonbot/lessonbot/internal/schedule"
 	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/telegram"
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 	"github.com/lessonbot/lessonbot/internal/tutor"
 )
 
@@ -123,7 +124,7 @@ func TestEndToEnd(t *testing.T) {
 		defer st.Close()
 		tut := tutor.New(st, lessons, tutor.Settings{Hour: 8, Zone: "UTC", Language: "en", Questions: 3}, time.Now, log)
 
-		api := telegram.NewFakeAPI(e2eToken)
+		api := telegramtest.NewFakeAPI(e2eToken)
 		api.SetLatency(50 * time.Millisecond) // every call, as over a network
 		bot, err := telegram.New(ctx, telegram.Options{
 			Token: e2eToken, APIURL: telegram.DefaultAPIURL, Commands: tut.Commands(), Logger: log,
@@ -149,8 +150,8 @@ func TestEndToEnd(t *testing.T) {
 		defer wg.Wait()
 		defer cancel()
 
-		user := telegram.FakeUser{ID: 424242, FirstName: "Nadia", LastName: "Roux"}
-		dm := telegram.FakeChat{ID: 424242, Type: "private"}
+		user := telegramtest.FakeUser{ID: 424242, FirstName: "Nadia", LastName: "Roux"}
+		dm := telegramtest.FakeChat{ID: 424242, Type: "private"}
 		paris, err := time.LoadLocation("Europe/Paris")
 		if err != nil {
 			t.Fatal(err)
@@ -198,7 +199,7 @@ func TestEndToEnd(t *testing.T) {
 
 		// Answer: the first two right, the third wrong, then the first again.
 		var presses []string
-		choose := func(q telegram.SentMessage, right bool) string {
+		choose := func(q telegramtest.SentMessage, right bool) string {
 			t.Helper()
 			var want string
 			for word, answer := range rightAnswers {
@@ -297,7 +298,7 @@ func TestRepliesShareTheBudget(t *testing.T) {
 		}
 		tut := tutor.New(st, lessons, tutor.Settings{Hour: 8, Zone: "UTC", Language: "en", Questions: 3}, time.Now, log)
 
-		api := telegram.NewFakeAPI(e2eToken)
+		api := telegramtest.NewFakeAPI(e2eToken)
 		api.SetLatency(50 * time.Millisecond)
 		api.LimitSends(perSecond, 5, 1)
 		limits := ratelimit.Limits{PerSecond: perSecond, PerChatPerSecond: 1, PerGroupPerMinute: 20}
@@ -326,7 +327,7 @@ func TestRepliesShareTheBudget(t *testing.T) {
 		time.Sleep(time.Until(time.Date(2000, 1, 1, 8, 0, 2, 0, time.UTC)))
 		for i := range commands {
 			id := int64(100_000 + i)
-			api.SendText(telegram.FakeChat{ID: id, Type: "private"}, &telegram.FakeUser{ID: id, FirstName: "Learner"}, "/subscribe 09:00")
+			api.SendText(telegramtest.FakeChat{ID: id, Type: "private"}, &telegramtest.FakeUser{ID: id, FirstName: "Learner"}, "/subscribe 09:00")
 		}
 		time.Sleep(time.Until(time.Date(2000, 1, 1, 8, 2, 0, 0, time.UTC)))
 		synctest.Wait()

@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 )
 
 // TestFakeAPIWireFormat drives the fake with tgbotapi's own calls, so
 // that the fake's answers are what the library decodes.
 func TestFakeAPIWireFormat(t *testing.T) {
-	api := NewFakeAPI(testToken)
+	api := telegramtest.NewFakeAPI(testToken)
 	srv := api.Server(t)
 	bot, err := tgbotapi.NewBotAPIWithClient(testToken, endpoint(srv.URL), &http.Client{})
 	if err != nil {

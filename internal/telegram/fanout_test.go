@@ -13,6 +13,7 @@ import (
 	"github.com/lessonbot/lessonbot/internal/delivery/deliverytest"
 	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/telegram"
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 )
 
 // The fan-out benchmark of the delivery workers (internal/delivery's
@@ -24,7 +25,7 @@ import (
 const fanOutToken = "7770009999:AAFan-out-benchmark-token"
 
 // duplicates counts messages the fake accepted twice for the same chat.
-func duplicates(sent []telegram.SentMessage) int {
+func duplicates(sent []telegramtest.SentMessage) int {
 	seen := map[string]bool{}
 	n := 0
 	for _, m := range sent {
@@ -51,8 +52,8 @@ func (nopState) SetValue(context.Context, string, string) error { return nil }
 
 // newFanOutBot is a bot on a fake Bot API with the benchmark's latency
 // and rate, using the adapter's own HTTP client.
-func newFanOutBot(b *testing.B) (*telegram.Bot, *telegram.FakeAPI) {
-	api := telegram.NewFakeAPI(fanOutToken)
+func newFanOutBot(b *testing.B) (*telegram.Bot, *telegramtest.FakeAPI) {
+	api := telegramtest.NewFakeAPI(fanOutToken)
 	srv := api.Server(b)
 	bot, err := telegram.New(context.Background(), telegram.Options{Token: fanOutToken, APIURL: srv.URL,
 		Logger: slog.New(slog.DiscardHandler)}, nopTutor{}, nopState{})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/logtest"
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 )
 
 // testToken looks like a real token, so that a leak is easy to spot.
@@ -137,7 +138,7 @@ func (s *memState) get(key string) string {
 // harness is a bot on a fake Bot API served over a local socket.
 type harness struct {
 	t     *testing.T
-	api   *FakeAPI
+	api   *telegramtest.FakeAPI
 	url   string
 	tutor *fakeTutor
 	state *memState
@@ -150,7 +151,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	api := NewFakeAPI(testToken)
+	api := telegramtest.NewFakeAPI(testToken)
 	srv := api.Server(t)
 	h := &harness{t: t, api: api, url: srv.URL, tutor: &fakeTutor{}, state: newMemState(), logs: &logtest.Buffer{}}
 	h.opts = Options{
@@ -211,11 +212,11 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 // Chats and people of the tests.
 var (
-	alice   = FakeUser{ID: 1001, FirstName: "Alice", LastName: "Martin", Username: "alice_m"}
-	bob     = FakeUser{ID: 1002, Username: "bobby"}
-	carol   = FakeUser{ID: 1003, FirstName: "Carol"}
-	private = FakeChat{ID: 1001, Type: "private"}
-	group   = FakeChat{ID: -100200300, Type: "supergroup", Title: "Readers & Co"}
-	oldGrp  = FakeChat{ID: -4400, Type: "group", Title: "Book club"}
-	channel = FakeChat{ID: -100900900, Type: "channel", Title: "Daily English"}
+	alice   = telegramtest.FakeUser{ID: 1001, FirstName: "Alice", LastName: "Martin", Username: "alice_m"}
+	bob     = telegramtest.FakeUser{ID: 1002, Username: "bobby"}
+	carol   = telegramtest.FakeUser{ID: 1003, FirstName: "Carol"}
+	private = telegramtest.FakeChat{ID: 1001, Type: "private"}
+	group   = telegramtest.FakeChat{ID: -100200300, Type: "supergroup", Title: "Readers & Co"}
+	oldGrp  = telegramtest.FakeChat{ID: -4400, Type: "group", Title: "Book club"}
+	channel = telegramtest.FakeChat{ID: -100900900, Type: "channel", Title: "Daily English"}
 )

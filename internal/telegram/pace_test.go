@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 )
 
 // TestPaidBroadcast sets allow_paid_broadcast on scheduled lessons only:
@@ -59,10 +60,10 @@ func TestReplyWaitsOutRateLimits(t *testing.T) {
 		pacer := &pacerLog{}
 		h.opts.Pacer = pacer
 		calls := 0
-		h.api.Fail("sendMessage", func(url.Values) *APIError {
+		h.api.Fail("sendMessage", func(url.Values) *telegramtest.APIError {
 			calls++
 			if calls <= 2 {
-				return ErrTooManyRequests(1)
+				return telegramtest.ErrTooManyRequests(1)
 			}
 			return nil
 		})
@@ -81,7 +82,9 @@ func TestReplyWaitsOutRateLimits(t *testing.T) {
 	t.Run("ErrPatience", func(t *testing.T) {
 		h := newHarness(t)
 		h.opts.Pacer = &pacerLog{}
-		h.api.Fail("sendMessage", func(url.Values) *APIError { return ErrTooManyRequests(int(replyPatience/time.Second) + 1) })
+		h.api.Fail("sendMessage", func(url.Values) *telegramtest.APIError {
+			return telegramtest.ErrTooManyRequests(int(replyPatience/time.Second) + 1)
+		})
 		h.start()
 		h.api.SendText(private, &alice, "/help")
 		eventually(t, "the failure in the log", func() bool {

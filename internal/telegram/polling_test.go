@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 )
 
 // TestPollingResumesFromOffset stores the last update handled and, after
@@ -39,8 +40,8 @@ func TestPollingResumesFromOffset(t *testing.T) {
 	// As if Telegram had not heard that they were handled (its updates
 	// are at-least-once): it has them again, and would hand them out to a
 	// poll from offset 0.
-	h.api.Push(MessageUpdate(last-2, private, &alice, "/score"), MessageUpdate(last-1, private, &alice, "/settings"),
-		MessageUpdate(last, group, &bob, "/leaderboard"))
+	h.api.Push(telegramtest.MessageUpdate(last-2, private, &alice, "/score"), telegramtest.MessageUpdate(last-1, private, &alice, "/settings"),
+		telegramtest.MessageUpdate(last, group, &bob, "/leaderboard"))
 	before := len(h.tutor.Commands())
 	polls := len(h.api.Offsets())
 
@@ -65,7 +66,7 @@ func TestRepeatedUpdateOnce(t *testing.T) {
 	h := newHarness(t)
 	h.start()
 	id := h.api.NextUpdateID()
-	u := MessageUpdate(id, private, &alice, "/score")
+	u := telegramtest.MessageUpdate(id, private, &alice, "/score")
 	h.api.Push(u, u)
 	second := h.api.SendText(private, &alice, "/settings")
 	eventually(t, "the offset stored", func() bool { return h.state.get(OffsetKey) == strconvI(second) })
@@ -106,13 +107,13 @@ func TestOffsetWaitsForSlowChat(t *testing.T) {
 func TestPollingRetriesAfterErrors(t *testing.T) {
 	h := newHarness(t)
 	calls := 0
-	h.api.Fail("getUpdates", func(url.Values) *APIError {
+	h.api.Fail("getUpdates", func(url.Values) *telegramtest.APIError {
 		calls++
 		switch calls {
 		case 1:
-			return ErrServer()
+			return telegramtest.ErrServer()
 		case 2:
-			return ErrTooManyRequests(1)
+			return telegramtest.ErrTooManyRequests(1)
 		}
 		return nil
 	})
@@ -209,8 +210,8 @@ func TestTokenRedacted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.api.Fail("sendMessage", func(url.Values) *APIError { return ErrServer() })
-		h.api.Fail("getUpdates", func(url.Values) *APIError { return ErrServer() })
+		h.api.Fail("sendMessage", func(url.Values) *telegramtest.APIError { return telegramtest.ErrServer() })
+		h.api.Fail("getUpdates", func(url.Values) *telegramtest.APIError { return telegramtest.ErrServer() })
 		_, err = b.Send(context.Background(), to, chat.Private, msg)
 		check(t, "Send", err, h.logs.String())
 		if !strings.Contains(err.Error(), "Internal Server Error at /bot"+redacted) {

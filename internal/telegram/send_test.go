@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 )
 
 var to = chat.Address{Platform: chat.Telegram, ChatID: "1001"}
@@ -43,7 +44,7 @@ func TestSendRendersHTMLWithButtons(t *testing.T) {
 	if got.Text != RenderHTML(msg) {
 		t.Errorf("text = %q, want RenderHTML's %q", got.Text, RenderHTML(msg))
 	}
-	want := [][]FakeButton{{{Text: "Full article", CallbackData: "read:fish-prize"}}, {{Text: "Quiz <now>", CallbackData: "a:fish-prize:0123abcd:1"}}}
+	want := [][]telegramtest.FakeButton{{{Text: "Full article", CallbackData: "read:fish-prize"}}, {{Text: "Quiz <now>", CallbackData: "a:fish-prize:0123abcd:1"}}}
 	if !equalJSON(got.Buttons, want) {
 		t.Errorf("keyboard = %+v, want one button per row %+v", got.Buttons, want)
 	}
@@ -75,22 +76,22 @@ func equalJSON(a, b any) bool {
 func TestSendErrors(t *testing.T) {
 	tests := []struct {
 		name       string
-		answer     *APIError
+		answer     *telegramtest.APIError
 		want       chat.ErrorKind
 		retryAfter time.Duration
 		movedTo    string
 	}{
-		{"RateLimited", ErrTooManyRequests(7), chat.RateLimited, 7 * time.Second, ""},
-		{"Blocked", ErrBlocked(), chat.ChatGone, 0, ""},
-		{"Kicked", ErrKicked(), chat.ChatGone, 0, ""},
-		{"Deactivated", ErrDeactivated(), chat.ChatGone, 0, ""},
-		{"ChatNotFound", ErrChatNotFound(), chat.ChatGone, 0, ""},
-		{"Migrated", ErrMigrated(-1009876543210), chat.ChatMoved, 0, "-1009876543210"},
-		{"CantParseEntities", ErrParseEntities(), chat.Rejected, 0, ""},
-		{"OtherBadRequest", &APIError{Code: 400, Description: "Bad Request: message is too long"}, chat.Rejected, 0, ""},
-		{"ServerError", ErrServer(), chat.Transient, 0, ""},
-		{"BadGateway", &APIError{Code: 502, Description: "Bad Gateway"}, chat.Transient, 0, ""},
-		{"Unauthorized", &APIError{Code: 401, Description: "Unauthorized"}, chat.Transient, 0, ""},
+		{"RateLimited", telegramtest.ErrTooManyRequests(7), chat.RateLimited, 7 * time.Second, ""},
+		{"Blocked", telegramtest.ErrBlocked(), chat.ChatGone, 0, ""},
+		{"Kicked", telegramtest.ErrKicked(), chat.ChatGone, 0, ""},
+		{"Deactivated", telegramtest.ErrDeactivated(), chat.ChatGone, 0, ""},
+		{"ChatNotFound", telegramtest.ErrChatNotFound(), chat.ChatGone, 0, ""},
+		{"Migrated", telegramtest.ErrMigrated(-1009876543210), chat.ChatMoved, 0, "-1009876543210"},
+		{"CantParseEntities", telegramtest.ErrParseEntities(), chat.Rejected, 0, ""},
+		{"OtherBadRequest", &telegramtest.APIError{Code: 400, Description: "Bad Request: message is too long"}, chat.Rejected, 0, ""},
+		{"ServerError", telegramtest.ErrServer(), chat.Transient, 0, ""},
+		{"BadGateway", &telegramtest.APIError{Code: 502, Description: "Bad Gateway"}, chat.Transient, 0, ""},
+		{"Unauthorized", &telegramtest.APIError{Code: 401, Description: "Unauthorized"}, chat.Transient, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,7 +100,7 @@ func TestSendErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h.api.Fail("sendMessage", func(url.Values) *APIError { return tt.answer })
+			h.api.Fail("sendMessage", func(url.Values) *telegramtest.APIError { return tt.answer })
 			_, err = b.Send(context.Background(), to, chat.Private, chat.Message{Blocks: []chat.Block{{Kind: chat.Text, Text: "hello"}}})
 			var se *chat.SendError
 			if !errors.As(err, &se) {
@@ -148,7 +149,7 @@ func TestSendNetworkErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.api.Fail("sendMessage", func(url.Values) *APIError { return &APIError{Delay: 5 * time.Second} })
+		h.api.Fail("sendMessage", func(url.Values) *telegramtest.APIError { return &telegramtest.APIError{Delay: 5 * time.Second} })
 		_, err = b.Send(context.Background(), to, chat.Private, msg)
 		if k := chat.KindOf(err); k != chat.Ambiguous {
 			t.Errorf("kind = %v, want ambiguous (%v)", k, err)
@@ -216,10 +217,10 @@ func TestSendLaterPartFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		calls := 0
-		h.api.Fail("sendMessage", func(url.Values) *APIError {
+		h.api.Fail("sendMessage", func(url.Values) *telegramtest.APIError {
 			calls++
 			if calls == 2 {
-				return ErrServer()
+				return telegramtest.ErrServer()
 			}
 			return nil
 		})
@@ -235,10 +236,10 @@ func TestSendLaterPartFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		calls := 0
-		h.api.Fail("sendMessage", func(url.Values) *APIError {
+		h.api.Fail("sendMessage", func(url.Values) *telegramtest.APIError {
 			calls++
 			if calls == 2 {
-				return ErrTooManyRequests(1)
+				return telegramtest.ErrTooManyRequests(1)
 			}
 			return nil
 		})

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 )
 
 func TestSplitFitsInOne(t *testing.T) {
@@ -82,7 +83,7 @@ func checkParts(t *testing.T, m chat.Message, parts []string) {
 	t.Helper()
 	var all []string
 	for i, p := range parts {
-		plain, err := parseTelegramHTML(p)
+		plain, err := telegramtest.ParseHTML(p)
 		if err != nil {
 			t.Fatalf("part %d is not valid HTML: %v", i, err)
 		}
@@ -94,7 +95,7 @@ func checkParts(t *testing.T, m chat.Message, parts []string) {
 		}
 		all = append(all, plain)
 	}
-	whole, err := parseTelegramHTML(RenderHTML(m))
+	whole, err := telegramtest.ParseHTML(RenderHTML(m))
 	if err != nil {
 		t.Fatal(err)
 	}

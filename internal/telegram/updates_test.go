@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 )
 
 func TestPrivateCommand(t *testing.T) {
@@ -117,7 +118,7 @@ func TestChannelPost(t *testing.T) {
 	h := newHarness(t)
 	h.start()
 	id := h.api.NextUpdateID()
-	h.api.Push(ChannelPostUpdate(id, channel, "/subscribe 06:45 UTC"))
+	h.api.Push(telegramtest.ChannelPostUpdate(id, channel, "/subscribe 06:45 UTC"))
 	eventually(t, "the reply", func() bool { return len(h.api.Sent()) == 1 })
 	cmds := h.tutor.Commands()
 	want := chat.Command{
@@ -139,8 +140,8 @@ func TestAnonymousGroupAdmin(t *testing.T) {
 	h := newHarness(t)
 	h.start()
 	id := h.api.NextUpdateID()
-	u := MessageUpdate(id, group, &FakeUser{ID: 1087968824, FirstName: "Group", Username: "GroupAnonymousBot"}, "/subscribe")
-	u["message"].(map[string]any)["sender_chat"] = group.wire()
+	u := telegramtest.MessageUpdate(id, group, &telegramtest.FakeUser{ID: 1087968824, FirstName: "Group", Username: "GroupAnonymousBot"}, "/subscribe")
+	u["message"].(map[string]any)["sender_chat"] = group.Wire()
 	h.api.Push(u)
 	eventually(t, "the command", func() bool { return len(h.tutor.Commands()) == 1 })
 	if c := h.tutor.Commands()[0]; !c.CanManage || c.From.ID != "" {
@@ -152,7 +153,7 @@ func TestForumTopicCommand(t *testing.T) {
 	h := newHarness(t)
 	h.start()
 	id := h.api.NextUpdateID()
-	u := MessageUpdate(id, group, &alice, "/lesson")
+	u := telegramtest.MessageUpdate(id, group, &alice, "/lesson")
 	u["message"].(map[string]any)["message_thread_id"] = 42
 	u["message"].(map[string]any)["is_topic_message"] = true
 	h.api.Push(u)
@@ -278,7 +279,7 @@ func TestReadCommandSplit(t *testing.T) {
 func TestBotRemoved(t *testing.T) {
 	tests := []struct {
 		name      string
-		chat      FakeChat
+		chat      telegramtest.FakeChat
 		oldStatus string
 		newStatus string
 		gone      bool
@@ -313,7 +314,7 @@ func TestGroupMigrated(t *testing.T) {
 	h := newHarness(t)
 	h.start()
 	id := h.api.NextUpdateID()
-	u := MessageUpdate(id, oldGrp, &alice, "")
+	u := telegramtest.MessageUpdate(id, oldGrp, &alice, "")
 	msg := u["message"].(map[string]any)
 	delete(msg, "text")
 	msg["migrate_to_chat_id"] = int64(-1005550001)
@@ -325,7 +326,7 @@ func TestGroupMigrated(t *testing.T) {
 	// The new supergroup's first message says the same; the tutor is
 	// told again and finds nothing left to move.
 	id = h.api.NextUpdateID()
-	u = MessageUpdate(id, FakeChat{ID: -1005550001, Type: "supergroup", Title: "Book club"}, &alice, "")
+	u = telegramtest.MessageUpdate(id, telegramtest.FakeChat{ID: -1005550001, Type: "supergroup", Title: "Book club"}, &alice, "")
 	msg = u["message"].(map[string]any)
 	delete(msg, "text")
 	msg["migrate_from_chat_id"] = int64(-4400)
@@ -340,9 +341,9 @@ func TestGroupMigrated(t *testing.T) {
 // reply finds it moved, and tells the tutor.
 func TestReplyToMovedGroup(t *testing.T) {
 	h := newHarness(t)
-	h.api.Fail("sendMessage", func(form url.Values) *APIError {
+	h.api.Fail("sendMessage", func(form url.Values) *telegramtest.APIError {
 		if form.Get("chat_id") == "-4400" {
-			return ErrMigrated(-1005550001)
+			return telegramtest.ErrMigrated(-1005550001)
 		}
 		return nil
 	})
@@ -359,7 +360,7 @@ func TestReplyToMovedGroup(t *testing.T) {
 
 func TestReplyToBlockedChat(t *testing.T) {
 	h := newHarness(t)
-	h.api.Fail("sendMessage", func(url.Values) *APIError { return ErrBlocked() })
+	h.api.Fail("sendMessage", func(url.Values) *telegramtest.APIError { return telegramtest.ErrBlocked() })
 	h.start()
 	h.api.SendText(private, &alice, "/settings")
 	eventually(t, "the chat gone", func() bool { return len(h.tutor.Gone()) == 1 })
@@ -371,12 +372,12 @@ func TestReplyWaitsOutRateLimit(t *testing.T) {
 	h := newHarness(t)
 	var mu sync.Mutex
 	calls := 0
-	h.api.Fail("sendMessage", func(url.Values) *APIError {
+	h.api.Fail("sendMessage", func(url.Values) *telegramtest.APIError {
 		mu.Lock()
 		defer mu.Unlock()
 		calls++
 		if calls == 1 {
-			return ErrTooManyRequests(1)
+			return telegramtest.ErrTooManyRequests(1)
 		}
 		return nil
 	})
@@ -460,7 +461,7 @@ func TestSetMyCommands(t *testing.T) {
 
 	h2 := newHarness(t)
 	h2.opts.Commands = h.opts.Commands
-	h2.api.Fail("setMyCommands", func(url.Values) *APIError { return ErrServer() })
+	h2.api.Fail("setMyCommands", func(url.Values) *telegramtest.APIError { return telegramtest.ErrServer() })
 	h2.start()
 	h2.api.SendText(private, &alice, "/score")
 	eventually(t, "a reply despite the failure", func() bool { return len(h2.api.Sent()) == 1 })
@@ -496,7 +497,7 @@ func TestPressBurstInOneGroup(t *testing.T) {
 	h.start()
 	eventually(t, "a poll", func() bool { return len(h.api.Offsets()) > 0 })
 	for i := range 50 {
-		h.api.Press(group, FakeUser{ID: int64(3000 + i), FirstName: "Reader"}, 12, "a:x:00000000:1")
+		h.api.Press(group, telegramtest.FakeUser{ID: int64(3000 + i), FirstName: "Reader"}, 12, "a:x:00000000:1")
 	}
 	eventually(t, "every answer", func() bool { return h.api.AnswerCount() == 50 })
 	for _, a := range h.api.Answers() {
@@ -511,7 +512,7 @@ func TestPressBurstInOneGroup(t *testing.T) {
 // minute, then asks again: a demoted administrator loses the right.
 func TestAdminCheckCachedForAMinute(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		api := NewFakeAPI(testToken)
+		api := telegramtest.NewFakeAPI(testToken)
 		tut := &fakeTutor{}
 		b, err := New(context.Background(), Options{Token: testToken, NotFound: errNoValue,
 			HTTPClient: &http.Client{Transport: api.Transport()}}, tut, newMemState())

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 )
 
 // startWebhook runs a bot in webhook mode on a local port and returns the
@@ -69,7 +71,7 @@ func TestWebhookSecret(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := h.api.NextUpdateID()
-			if got := post(t, url, tt.secret, MessageUpdate(id, private, &alice, "/score")); got != tt.want {
+			if got := post(t, url, tt.secret, telegramtest.MessageUpdate(id, private, &alice, "/score")); got != tt.want {
 				t.Errorf("status = %d, want %d", got, tt.want)
 			}
 		})
@@ -77,7 +79,7 @@ func TestWebhookSecret(t *testing.T) {
 	// The right secret is processed; by then the refused ones would have
 	// been too, had they been accepted.
 	id := h.api.NextUpdateID()
-	if got := post(t, url, secret, MessageUpdate(id, private, &alice, "/settings")); got != http.StatusOK {
+	if got := post(t, url, secret, telegramtest.MessageUpdate(id, private, &alice, "/settings")); got != http.StatusOK {
 		t.Fatalf("status = %d, want 200", got)
 	}
 	eventually(t, "the reply", func() bool { return len(h.api.Sent()) == 1 })
@@ -95,14 +97,14 @@ func TestWebhookRepeatedUpdateOnce(t *testing.T) {
 	h := newHarness(t)
 	url, secret := startWebhook(t, h)
 	id := h.api.NextUpdateID()
-	u := MessageUpdate(id, group, &bob, "/score")
+	u := telegramtest.MessageUpdate(id, group, &bob, "/score")
 	for range 3 {
 		if got := post(t, url, secret, u); got != http.StatusOK {
 			t.Fatalf("status = %d, want 200 (a repeat is acknowledged, not refused)", got)
 		}
 	}
 	cb := h.api.NextUpdateID()
-	press := CallbackUpdate(cb, "cb-w", group, bob, 4, "a:x:00000000:1")
+	press := telegramtest.CallbackUpdate(cb, "cb-w", group, bob, 4, "a:x:00000000:1")
 	post(t, url, secret, press)
 	post(t, url, secret, press)
 	eventually(t, "the offset stored", func() bool { return h.state.get(OffsetKey) == strconvI(cb) })

@@ -1,4 +1,9 @@
-package telegram
+// Package telegramtest is an in-process Telegram Bot API server that
+// speaks the real wire format, for the tests of the Telegram adapter and
+// of the program, and for the load command: it hands out updates by
+// getUpdates, records what the bot sends, enforces a rate with 429 and
+// retry_after, adds latency, and can be told to answer errors.
+package telegramtest
 
 import (
 	"context"
@@ -186,13 +191,14 @@ func (f *FakeAPI) SetMember(chatID, userID int64, status string) {
 	f.members[[2]int64{chatID, userID}] = status
 }
 
-// FakeChat and FakeUser describe the chats and people of updates.
+// FakeChat is a chat that updates come from.
 type FakeChat struct {
 	ID    int64
 	Type  string // private, group, supergroup, channel
 	Title string
 }
 
+// FakeUser is a person who sends updates.
 type FakeUser struct {
 	ID        int64
 	FirstName string
@@ -200,7 +206,8 @@ type FakeUser struct {
 	Username  string
 }
 
-func (c FakeChat) wire() map[string]any {
+// Wire returns the chat as the Bot API writes it in an update.
+func (c FakeChat) Wire() map[string]any {
 	m := map[string]any{"id": c.ID, "type": c.Type}
 	if c.Title != "" {
 		m["title"] = c.Title
@@ -208,7 +215,8 @@ func (c FakeChat) wire() map[string]any {
 	return m
 }
 
-func (u FakeUser) wire() map[string]any {
+// Wire returns the user as the Bot API writes it in an update.
+func (u FakeUser) Wire() map[string]any {
 	m := map[string]any{"id": u.ID, "is_bot": false, "first_name": u.FirstName}
 	if u.LastName != "" {
 		m["last_name"] = u.LastName
@@ -230,9 +238,9 @@ func (f *FakeAPI) NextUpdateID() int {
 // MessageUpdate is an update with a text message; from may be nil (a
 // channel post is made with ChannelPostUpdate).
 func MessageUpdate(id int, c FakeChat, from *FakeUser, text string) map[string]any {
-	msg := map[string]any{"message_id": id, "date": 1700000000, "chat": c.wire(), "text": text}
+	msg := map[string]any{"message_id": id, "date": 1700000000, "chat": c.Wire(), "text": text}
 	if from != nil {
-		msg["from"] = from.wire()
+		msg["from"] = from.Wire()
 	}
 	if strings.HasPrefix(text, "/") {
 		cmd, _, _ := strings.Cut(text, " ")
@@ -245,7 +253,7 @@ func MessageUpdate(id int, c FakeChat, from *FakeUser, text string) map[string]a
 func ChannelPostUpdate(id int, c FakeChat, text string) map[string]any {
 	u := MessageUpdate(id, c, nil, text)
 	msg := u["message"].(map[string]any)
-	msg["sender_chat"] = c.wire()
+	msg["sender_chat"] = c.Wire()
 	delete(u, "message")
 	u["channel_post"] = msg
 	return u
@@ -254,8 +262,8 @@ func ChannelPostUpdate(id int, c FakeChat, text string) map[string]any {
 // CallbackUpdate is a press on a button of message messageID.
 func CallbackUpdate(id int, callbackID string, c FakeChat, from FakeUser, messageID int, data string) map[string]any {
 	return map[string]any{"update_id": id, "callback_query": map[string]any{
-		"id": callbackID, "from": from.wire(), "chat_instance": "ci" + strconv.FormatInt(c.ID, 10), "data": data,
-		"message": map[string]any{"message_id": messageID, "date": 1700000000, "chat": c.wire(), "text": "a question"},
+		"id": callbackID, "from": from.Wire(), "chat_instance": "ci" + strconv.FormatInt(c.ID, 10), "data": data,
+		"message": map[string]any{"message_id": messageID, "date": 1700000000, "chat": c.Wire(), "text": "a question"},
 	}}
 }
 
@@ -263,7 +271,7 @@ func CallbackUpdate(id int, callbackID string, c FakeChat, from FakeUser, messag
 func (f *FakeAPI) MyChatMemberUpdate(id int, c FakeChat, by FakeUser, oldStatus, newStatus string) map[string]any {
 	bot := map[string]any{"id": f.BotID, "is_bot": true, "first_name": "Lesson Bot", "username": f.BotName}
 	return map[string]any{"update_id": id, "my_chat_member": map[string]any{
-		"chat": c.wire(), "from": by.wire(), "date": 1700000000,
+		"chat": c.Wire(), "from": by.Wire(), "date": 1700000000,
 		"old_chat_member": map[string]any{"user": bot, "status": oldStatus},
 		"new_chat_member": map[string]any{"user": bot, "status": newStatus},
 	}}
@@ -333,6 +341,20 @@ func (f *FakeAPI) SentTo(chatID int64) []SentMessage {
 		}
 	}
 	return out
+}
+
+// FirstHandedOut returns when getUpdates first handed out an update, or
+// the zero time when it has handed out none.
+func (f *FakeAPI) FirstHandedOut() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var first time.Time
+	for _, at := range f.handedOut {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+	}
+	return first
 }
 
 // Answers returns the callback answers so far.
@@ -613,7 +635,7 @@ func (f *FakeAPI) sendMessage(form url.Values) (any, *APIError) {
 	plain := text
 	if form.Get("parse_mode") == "HTML" {
 		var err error
-		if plain, err = parseTelegramHTML(text); err != nil {
+		if plain, err = ParseHTML(text); err != nil {
 			return nil, &APIError{Code: 400, Description: "Bad Request: can't parse entities: " + err.Error()}
 		}
 	}
@@ -758,11 +780,11 @@ var telegramTags = map[string]bool{
 	"tg-emoji": true,
 }
 
-// parseTelegramHTML checks text as Telegram's HTML parse mode does and
+// ParseHTML checks text as Telegram's HTML parse mode does and
 // returns its plain text: only Telegram's tags, properly nested; only
 // the entities &lt; &gt; &amp; &quot; and numeric ones; no bare '<', '>'
 // or '&'.
-func parseTelegramHTML(s string) (string, error) {
+func ParseHTML(s string) (string, error) {
 	var plain strings.Builder
 	var stack []string
 	for i := 0; i < len(s); {
