@@ -95,4 +95,9 @@ type CommandInfo struct {
 	Manage bool
 	// Admin tells that only lessonbot's admins may run it.
 	Admin bool
+	// Private tells that the command's reply is for its sender alone
+	// (a learner's own review, words or data): where a platform can show
+	// a reply to one person in a shared channel (a Discord ephemeral
+	// reply), it does.
+	Private bool
 }

@@ -25,7 +25,28 @@ type Message struct {
 	// Question tells that the buttons answer a quiz question: the terminal
 	// asks such messages one at a time and reads the number of a choice.
 	Question bool
+	// File, when set, is a document sent with the message, such as a
+	// learner's exported words: Telegram sends it as a document whose
+	// caption is the message's text, Discord as an attachment, the
+	// terminal writes it to a file and prints its path.
+	File *File
 }
+
+// File is a document attached to a message.
+type File struct {
+	// Name is the file name the recipient sees, such as
+	// "lessonbot-anki.txt".
+	Name string
+	// MIME is its media type, such as "text/csv; charset=utf-8".
+	MIME string
+	// Data is its content.
+	Data []byte
+}
+
+// MaxFileSize is the largest File the adapters send: Discord takes 10 MiB
+// without boosts (Telegram takes 50 MB), and a learner's words are far
+// smaller.
+const MaxFileSize = 8 << 20
 
 // BlockKind tells an adapter how to lay out a Block.
 type BlockKind int
@@ -64,12 +85,16 @@ type Term struct {
 
 // Button is a pressable choice. Data comes back with the press; adapters
 // carry it opaquely, and the tutor parses it strictly because a client can
-// forge it.
+// forge it. A button with a URL opens that link instead, and nothing
+// comes back.
 type Button struct {
 	// Label is the visible text of the button.
 	Label string
 	// Data identifies the press for the tutor; at most MaxButtonData bytes.
 	Data string
+	// URL, when set, is the link the button opens (such as a deep link
+	// into the bot's private chat); Data is then empty.
+	URL string
 }
 
 // MaxButtonData is the longest Button.Data the platforms carry: Telegram
