@@ -92,9 +92,14 @@ type Button struct {
 	Label string
 	// Data identifies the press for the tutor; at most MaxButtonData bytes.
 	Data string
-	// URL, when set, is the link the button opens (such as a deep link
-	// into the bot's private chat); Data is then empty.
+	// URL, when set, is the link the button opens; Data is then empty.
 	URL string
+	// Start, when set, makes the button open the bot's private chat with
+	// "/start Start" (Telegram's deep link t.me/BOT?start=Start), so that
+	// someone in a group can continue alone; Data is then empty. It is 1
+	// to 64 characters of A-Z, a-z, 0-9, _ and -. A platform without such
+	// links shows the command to send instead.
+	Start string
 }
 
 // MaxButtonData is the longest Button.Data the platforms carry: Telegram
