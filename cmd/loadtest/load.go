@@ -34,6 +34,7 @@ type load struct {
 	chats       int
 	rate        float64
 	latency     time.Duration
+	burst       int
 	replyWithin time.Duration
 	slotAfter   time.Duration
 	lessons     string
@@ -85,7 +86,7 @@ func (l load) run(ctx context.Context, progress io.Writer) (report, error) {
 	}
 	api := telegramtest.NewFakeAPI(token)
 	api.SetLatency(l.latency)
-	api.LimitSends(l.rate, 10, 1)
+	api.LimitSends(l.rate, max(1, l.burst), 1)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 
@@ -236,7 +237,7 @@ func fanOutFigures(sent []telegramtest.SentMessage, slot time.Time) (msgs, chats
 
 // print writes the report, a line per figure.
 func (r report) print(w io.Writer, l load) {
-	fmt.Fprintf(w, "lessonbot %s (pid %d): %d chats, %g messages/s allowed, %v per call\n", l.bin, r.pid, l.chats, l.rate, l.latency)
+	fmt.Fprintf(w, "lessonbot %s (pid %d): %d chats, %g messages/s allowed (burst %d), %v per call\n", l.bin, r.pid, l.chats, l.rate, l.burst, l.latency)
 	within := 0
 	for _, d := range r.replies {
 		if d <= l.replyWithin {
