@@ -71,6 +71,9 @@ type Bot struct {
 	publicKey ed25519.PublicKey
 	now       func() time.Time
 	guilds    guildChannels
+	// startDropped logs, once for the bot's life, that a message came
+	// with a button Discord cannot show (see render).
+	startDropped sync.Once
 
 	// ctx is the context of the handlers; cancel ends it when the grace
 	// period of a shutdown is over.
@@ -428,4 +431,21 @@ func (g *guildChannels) forget(guild, channel string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.m[guild], channel)
+}
+
+// render lays out a message for Discord as renderMessage does. A button
+// that opens the bot's private chat (chat.Button.Start) has no Discord
+// equivalent and is dropped; that is logged once, at debug level, since
+// the tutor is not meant to send one here and the rest of the message is
+// whole.
+func (b *Bot) render(m chat.Message, asText bool) ([]outgoing, error) {
+	for _, btn := range m.Buttons {
+		if btn.Start != "" {
+			b.startDropped.Do(func() {
+				b.log.Debug("dropping a button that opens the bot's private chat: Discord has no such link", "start", btn.Start)
+			})
+			break
+		}
+	}
+	return renderMessage(m, asText)
 }

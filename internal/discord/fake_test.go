@@ -3,14 +3,19 @@ package discord
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/gorilla/websocket"
 )
@@ -39,9 +44,25 @@ type fakeRequest struct {
 	Path  string
 	Query string
 	Auth  string
-	Body  []byte
+	// ContentType is the body's media type, such as "application/json"
+	// or "multipart/form-data".
+	ContentType string
+	// Body is the JSON payload: the whole body, or the payload_json part
+	// of a multipart/form-data body.
+	Body []byte
+	// Files are the files[n] parts of a multipart/form-data body.
+	Files []fakeFile
 	// At is when the request arrived.
 	At time.Time
+}
+
+// fakeFile is a file uploaded with a message, as Discord reads it from a
+// multipart/form-data part named files[n].
+type fakeFile struct {
+	Index       int
+	Name        string
+	ContentType string
+	Data        []byte
 }
 
 // fakeDiscord is an in-process Discord: the REST API (under apiPrefix),
@@ -54,7 +75,10 @@ type fakeDiscord struct {
 	mu         sync.Mutex
 	reqs       []fakeRequest
 	unexpected []string
-	nextID     int
+	// invalid are the messages the fake refused as Discord would (400,
+	// code 50035): each fails the test.
+	invalid []string
+	nextID  int
 	// fail, when set, may answer a request in the fake's place: a status
 	// other than 0, a body and headers.
 	fail func(r fakeRequest) (status int, body string, header http.Header)
@@ -91,6 +115,9 @@ func newMemoryFake(t testing.TB) *fakeDiscord {
 		for _, u := range f.unexpected {
 			t.Errorf("the fake Discord got an unexpected request: %s", u)
 		}
+		for _, u := range f.invalid {
+			t.Errorf("the fake Discord refused a message: %s", u)
+		}
 	})
 	return f
 }
@@ -103,9 +130,13 @@ func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.serveGateway(w, r)
 		return
 	}
-	body, _ := io.ReadAll(r.Body)
+	raw, _ := io.ReadAll(r.Body)
 	rest, ok := strings.CutPrefix(r.URL.Path, apiPrefix+"/api/v9")
-	req := fakeRequest{Method: r.Method, Path: rest, Query: r.URL.RawQuery, Auth: r.Header.Get("Authorization"), Body: body, At: time.Now()}
+	mediaType, body, files, formErr := readBody(r.Header.Get("Content-Type"), raw)
+	req := fakeRequest{
+		Method: r.Method, Path: rest, Query: r.URL.RawQuery, Auth: r.Header.Get("Authorization"),
+		ContentType: mediaType, Body: body, Files: files, At: time.Now(),
+	}
 	if !ok {
 		f.mu.Lock()
 		f.unexpected = append(f.unexpected, r.Method+" "+r.URL.Path)
@@ -144,6 +175,20 @@ func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
+	if kind := messageKind(r.Method, parts); kind != "" {
+		problems := f.checkMessage(kind, req)
+		if formErr != nil {
+			problems = append([]string{formErr.Error()}, problems...)
+		}
+		if len(problems) > 0 {
+			f.mu.Lock()
+			f.invalid = append(f.invalid, r.Method+" "+rest+": "+strings.Join(problems, "; "))
+			f.mu.Unlock()
+			msg, _ := json.Marshal(strings.Join(problems, "; "))
+			writeJSON(w, http.StatusBadRequest, `{"message":"Invalid Form Body","code":50035,"errors":`+string(msg)+`}`)
+			return
+		}
+	}
 	switch {
 	case r.Method == http.MethodGet && (rest == "/gateway" || rest == "/gateway/bot"):
 		ws := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/gateway"
@@ -155,9 +200,9 @@ func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodDelete && parts[0] == "webhooks":
 		w.WriteHeader(http.StatusNoContent)
 	case (r.Method == http.MethodPatch || r.Method == http.MethodPost) && parts[0] == "webhooks":
-		writeJSON(w, http.StatusOK, f.message("", body))
+		writeJSON(w, http.StatusOK, f.message("", req))
 	case r.Method == http.MethodPost && parts[0] == "channels" && len(parts) == 3 && parts[2] == "messages":
-		writeJSON(w, http.StatusOK, f.message(parts[1], body))
+		writeJSON(w, http.StatusOK, f.message(parts[1], req))
 	default:
 		f.mu.Lock()
 		f.unexpected = append(f.unexpected, r.Method+" "+r.URL.Path)
@@ -166,19 +211,203 @@ func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// message answers a message sent: the body with an id.
-func (f *fakeDiscord) message(channel string, body []byte) string {
+// message answers a message sent: the payload with an id, and the files
+// as attachments.
+func (f *fakeDiscord) message(channel string, req fakeRequest) string {
 	f.mu.Lock()
 	f.nextID++
 	id := fmt.Sprint(800000000000000000 + f.nextID)
 	f.mu.Unlock()
 	var m map[string]any
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+	if err := json.Unmarshal(req.Body, &m); err != nil || m == nil {
 		m = map[string]any{}
 	}
 	m["id"], m["channel_id"] = id, channel
+	var attachments []any
+	for i, file := range req.Files {
+		attachments = append(attachments, map[string]any{
+			"id": fmt.Sprint(900000000000000000 + 10*f.nextID + i), "filename": file.Name,
+			"content_type": file.ContentType, "size": len(file.Data),
+			"url": "https://cdn.discordapp.test/attachments/" + channel + "/" + file.Name,
+		})
+	}
+	if attachments != nil {
+		m["attachments"] = attachments
+	}
 	out, _ := json.Marshal(m)
 	return string(out)
+}
+
+// readBody reads a request's body as Discord does: JSON as it is, or a
+// multipart/form-data body whose payload_json part is the JSON and whose
+// files[n] parts are files; any other part is an error.
+func readBody(contentType string, raw []byte) (mediaType string, payload []byte, files []fakeFile, err error) {
+	if contentType == "" {
+		return "", raw, nil, nil
+	}
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return "", raw, nil, fmt.Errorf("content type %q: %w", contentType, err)
+	}
+	if mediaType != "multipart/form-data" {
+		return mediaType, raw, nil, nil
+	}
+	mr := multipart.NewReader(bytes.NewReader(raw), params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return mediaType, nil, nil, fmt.Errorf("multipart body: %w", err)
+		}
+		data, err := io.ReadAll(part)
+		if err != nil {
+			return mediaType, nil, nil, fmt.Errorf("multipart part %q: %w", part.FormName(), err)
+		}
+		name := part.FormName()
+		index, isFile := strings.CutPrefix(name, "files[")
+		index, closed := strings.CutSuffix(index, "]")
+		n, nErr := strconv.Atoi(index)
+		switch {
+		case name == "payload_json":
+			payload = data
+		case isFile && closed && nErr == nil && n >= 0:
+			files = append(files, fakeFile{Index: n, Name: part.FileName(), ContentType: part.Header.Get("Content-Type"), Data: data})
+		default:
+			return mediaType, nil, nil, fmt.Errorf("unknown form field %q", name)
+		}
+	}
+	if payload == nil {
+		return mediaType, nil, nil, errors.New("multipart body without payload_json")
+	}
+	return mediaType, payload, files, nil
+}
+
+// The kinds of request that carry a message, which the fake checks.
+const (
+	msgCreate   = "create"    // POST /channels/{id}/messages
+	msgFollowup = "follow-up" // POST /webhooks/{app}/{token}
+	msgEdit     = "edit"      // PATCH /webhooks/{app}/{token}/messages/@original
+)
+
+func messageKind(method string, parts []string) string {
+	switch {
+	case method == http.MethodPost && parts[0] == "channels" && len(parts) == 3 && parts[2] == "messages":
+		return msgCreate
+	case method == http.MethodPost && parts[0] == "webhooks" && len(parts) == 3:
+		return msgFollowup
+	case method == http.MethodPatch && parts[0] == "webhooks" && len(parts) == 5 && parts[3] == "messages":
+		return msgEdit
+	}
+	return ""
+}
+
+// Discord's limits as the fake checks them, written here rather than
+// taken from the adapter, which they check.
+const (
+	fakeMaxContent     = 2000
+	fakeMaxEmbeds      = 10
+	fakeMaxRows        = 5
+	fakeMaxRowButtons  = 5
+	fakeMaxLabel       = 80
+	fakeMaxCustomID    = 100
+	fakeMaxURL         = 512
+	fakeMaxFiles       = 10
+	fakeMaxFileSize    = 10 << 20
+	fakeMaxEmbedTotal  = 6000
+	fakeMaxDescription = 4096
+)
+
+// checkMessage returns what Discord would refuse in a message: its
+// content type and body, its text, embeds, buttons and files against the
+// limits, and flags that kind of request cannot carry.
+func (f *fakeDiscord) checkMessage(kind string, r fakeRequest) []string {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	switch {
+	case r.ContentType == "multipart/form-data":
+	case r.ContentType == "application/json" && len(r.Files) == 0:
+	default:
+		bad("content type %q", r.ContentType)
+	}
+	var m sent
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		bad("payload: %v", err)
+		return problems
+	}
+	units := func(s string) int { return len(utf16.Encode([]rune(s))) }
+	if n := units(m.Content); n > fakeMaxContent {
+		bad("content of %d characters (at most %d)", n, fakeMaxContent)
+	}
+	if kind != msgEdit && m.Content == "" && len(m.Embeds) == 0 && len(r.Files) == 0 {
+		bad("empty message (code 50006)")
+	}
+	if len(m.Embeds) > fakeMaxEmbeds {
+		bad("%d embeds", len(m.Embeds))
+	}
+	for i, e := range m.Embeds {
+		total := units(e.Title) + units(e.Description)
+		if units(e.Description) > fakeMaxDescription {
+			bad("embed %d description of %d characters", i, units(e.Description))
+		}
+		for _, fl := range e.Fields {
+			total += units(fl.Name) + units(fl.Value)
+		}
+		if e.Footer != nil {
+			total += units(e.Footer.Text)
+		}
+		if total > fakeMaxEmbedTotal {
+			bad("embed %d of %d characters in all", i, total)
+		}
+	}
+	if len(m.Components) > fakeMaxRows {
+		bad("%d action rows (at most %d)", len(m.Components), fakeMaxRows)
+	}
+	ids := map[string]bool{}
+	for i, row := range m.Components {
+		if row.Type != 1 {
+			bad("row %d of type %d", i, row.Type)
+		}
+		if n := len(row.Components); n == 0 || n > fakeMaxRowButtons {
+			bad("row %d of %d buttons (1 to %d)", i, n, fakeMaxRowButtons)
+		}
+		for _, c := range row.Components {
+			if c.Type != 2 {
+				bad("component of type %d in row %d", c.Type, i)
+			}
+			if n := units(c.Label); n > fakeMaxLabel {
+				bad("label of %d characters", n)
+			}
+			if c.Style == 5 {
+				if c.URL == "" || units(c.URL) > fakeMaxURL || c.CustomID != "" {
+					bad("link button with url %q and custom_id %q", c.URL, c.CustomID)
+				}
+				continue
+			}
+			if c.URL != "" || c.CustomID == "" || len(c.CustomID) > fakeMaxCustomID {
+				bad("button of style %d with url %q and custom_id %q", c.Style, c.URL, c.CustomID)
+			}
+			if ids[c.CustomID] {
+				bad("custom_id %q twice", c.CustomID)
+			}
+			ids[c.CustomID] = true
+		}
+	}
+	if len(r.Files) > fakeMaxFiles {
+		bad("%d files (at most %d)", len(r.Files), fakeMaxFiles)
+	}
+	seen := map[int]bool{}
+	for _, file := range r.Files {
+		if file.Name == "" || len(file.Data) > fakeMaxFileSize || seen[file.Index] || file.Index >= fakeMaxFiles {
+			bad("file %d %q of %d bytes", file.Index, file.Name, len(file.Data))
+		}
+		seen[file.Index] = true
+	}
+	if kind == msgCreate && m.Flags&64 != 0 {
+		bad("an ephemeral channel message")
+	}
+	return problems
 }
 
 func writeJSON(w http.ResponseWriter, status int, body string) {
@@ -305,12 +534,17 @@ type sent struct {
 			Label    string `json:"label"`
 			Style    int    `json:"style"`
 			CustomID string `json:"custom_id"`
+			URL      string `json:"url"`
 		} `json:"components"`
 	} `json:"components"`
 	AllowedMentions *struct {
 		Parse []string `json:"parse"`
 	} `json:"allowed_mentions"`
 	Flags int `json:"flags"`
+
+	// contentType and files are the request's, not the payload's.
+	contentType string
+	files       []fakeFile
 }
 
 type embed struct {
@@ -326,14 +560,18 @@ type embed struct {
 	} `json:"footer"`
 }
 
-// button is a button of a sent message.
-type button struct{ label, data string }
+// button is a button of a sent message: data is its custom_id, url the
+// link of a link button.
+type button struct {
+	label, data, url string
+	style            int
+}
 
 func (s sent) buttons() []button {
 	var out []button
 	for _, row := range s.Components {
 		for _, c := range row.Components {
-			out = append(out, button{c.Label, c.CustomID})
+			out = append(out, button{label: c.Label, data: c.CustomID, url: c.URL, style: c.Style})
 		}
 	}
 	return out
@@ -349,6 +587,7 @@ func decodeSent(t testing.TB, r fakeRequest) sent {
 	if s.AllowedMentions == nil || s.AllowedMentions.Parse == nil || len(s.AllowedMentions.Parse) != 0 {
 		t.Errorf("%s %s: allowed_mentions = %s, want an empty parse list", r.Method, r.Path, allowedMentions(r.Body))
 	}
+	s.contentType, s.files = r.ContentType, r.Files
 	return s
 }
 

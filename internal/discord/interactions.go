@@ -117,10 +117,16 @@ func (b *Bot) command(i *discordgo.Interaction, respond respondFunc) func(ctx co
 }
 
 // ephemeral tells which command replies only their sender sees: the admin
-// commands', and those of a settings command that the tutor will refuse
-// (in a server, from a member without Manage Server who is no admin).
+// commands'; outside a DM, a private command's (a learner's own review,
+// words or data, which others in the channel have no business seeing);
+// and those of a settings command that the tutor will refuse (in a
+// server, from a member without Manage Server who is no admin). A group
+// DM counts as shared, like a server's channel.
 func (b *Bot) ephemeral(info chat.CommandInfo, cmd chat.Command) bool {
 	if info.Admin {
+		return true
+	}
+	if info.Private && cmd.Kind != chat.Private {
 		return true
 	}
 	return info.Manage && cmd.Kind != chat.Private && !cmd.CanManage && !b.admins[cmd.From.ID]
@@ -177,11 +183,13 @@ func (b *Bot) autocomplete(i *discordgo.Interaction, respond respondFunc) {
 // reply sends the tutor's messages as the answer to an interaction: the
 // first edits the deferred answer, the others are follow-ups (the quiz
 // questions of /lesson among them, which keeps their buttons pressable
-// without the bot needing the Send Messages permission).
+// without the bot needing the Send Messages permission). A message's file
+// is attached to the Discord message that carries its last part, and
+// goes ephemeral with it when the answer is.
 func (b *Bot) reply(ctx context.Context, i *discordgo.Interaction, msgs []chat.Message, ephemeral, asText bool) {
 	var pieces []outgoing
 	for _, m := range msgs {
-		ps, err := renderMessage(m, asText)
+		ps, err := b.render(m, asText)
 		if err != nil {
 			b.log.Error("a reply could not be laid out for Discord", "err", err)
 			continue
@@ -208,7 +216,7 @@ func (b *Bot) reply(ctx context.Context, i *discordgo.Interaction, msgs []chat.M
 }
 
 func (p outgoing) edit() *discordgo.WebhookEdit {
-	e := &discordgo.WebhookEdit{AllowedMentions: noMentions()}
+	e := &discordgo.WebhookEdit{AllowedMentions: noMentions(), Files: p.files()}
 	if p.Content != "" {
 		content := p.Content
 		e.Content = &content
@@ -227,7 +235,7 @@ func (p outgoing) edit() *discordgo.WebhookEdit {
 }
 
 func (p outgoing) followup(ephemeral bool) *discordgo.WebhookParams {
-	w := &discordgo.WebhookParams{Content: p.Content, Components: p.Components, AllowedMentions: noMentions()}
+	w := &discordgo.WebhookParams{Content: p.Content, Components: p.Components, AllowedMentions: noMentions(), Files: p.files()}
 	if w.Components == nil {
 		w.Components = []discordgo.MessageComponent{}
 	}

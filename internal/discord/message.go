@@ -1,8 +1,11 @@
 package discord
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
+	"path"
 	"strings"
 	"unicode/utf16"
 
@@ -18,16 +21,31 @@ const (
 	MaxButtonLabel = 80
 	// MaxCustomID is the longest custom_id of a button, in bytes.
 	MaxCustomID = 100
+	// MaxButtonURL is the longest URL of a link button.
+	MaxButtonURL = 512
 	// maxButtonsPerRow and maxRows bound the buttons of one message.
 	maxButtonsPerRow = 5
 	maxRows          = 5
 )
 
-// outgoing is one Discord message: text or one embed, and its buttons.
+// outgoing is one Discord message: text or one embed, its buttons, and
+// the file attached to it, if any.
 type outgoing struct {
 	Content    string
 	Embed      *discordgo.MessageEmbed
 	Components []discordgo.MessageComponent
+	File       *chat.File
+}
+
+// files is the attachment of the message as discordgo uploads it (a
+// multipart/form-data body with payload_json and files[0]), or nil. Each
+// call reads the data afresh, so that a message sent again (a retried
+// delivery) carries the whole file again.
+func (p outgoing) files() []*discordgo.File {
+	if p.File == nil {
+		return nil
+	}
+	return []*discordgo.File{{Name: p.File.Name, ContentType: p.File.MIME, Reader: bytes.NewReader(p.File.Data)}}
 }
 
 // noMentions is the allowed_mentions of everything the bot sends: no
@@ -40,18 +58,26 @@ func noMentions() *discordgo.MessageAllowedMentions {
 // message with a Title is one embed (see RenderEmbed), unless asText is
 // set or the embed would break a Discord limit; any other message is
 // text, escaped, split at block and then line boundaries into messages
-// of at most MaxContent characters. The buttons go under the last one.
+// of at most MaxContent characters. The buttons, and the file, go with
+// the last one; a message with a file and no text is the file alone.
 func renderMessage(m chat.Message, asText bool) ([]outgoing, error) {
 	comps, err := components(m.Buttons)
 	if err != nil {
 		return nil, err
 	}
+	file, err := attachment(m.File)
+	if err != nil {
+		return nil, err
+	}
 	if m.Title != "" && !asText {
 		if e := RenderEmbed(m); CheckEmbed(e) == nil {
-			return []outgoing{{Embed: e, Components: comps}}, nil
+			return []outgoing{{Embed: e, Components: comps, File: file}}, nil
 		}
 	}
 	texts := splitText(paragraphs(m), MaxContent)
+	if len(texts) == 0 && file != nil {
+		texts = []string{""}
+	}
 	if len(texts) == 0 {
 		return nil, errors.New("discord: the message has no text")
 	}
@@ -60,11 +86,44 @@ func renderMessage(m chat.Message, asText bool) ([]outgoing, error) {
 		out[i].Content = t
 	}
 	out[len(out)-1].Components = comps
+	out[len(out)-1].File = file
 	return out, nil
 }
 
-// components lays out buttons, at most maxButtonsPerRow to an action row.
+// attachment checks a message's file: at most chat.MaxFileSize bytes,
+// named by a plain file name (Discord shows the name, and a path in it
+// would be cut anyway).
+func attachment(f *chat.File) (*chat.File, error) {
+	if f == nil {
+		return nil, nil
+	}
+	if len(f.Data) > chat.MaxFileSize {
+		return nil, fmt.Errorf("discord: file %q of %d bytes (at most %d)", f.Name, len(f.Data), chat.MaxFileSize)
+	}
+	name := path.Base(strings.ReplaceAll(strings.TrimSpace(f.Name), "\\", "/"))
+	if name == "." || name == "/" || name == ".." {
+		name = "file"
+	}
+	return &chat.File{Name: name, MIME: f.MIME, Data: f.Data}, nil
+}
+
+// components lays out buttons, at most maxButtonsPerRow to an action row,
+// in their order: a button with data as a button whose custom_id carries
+// it, a button with a URL as a link button.
 func components(buttons []chat.Button) ([]discordgo.MessageComponent, error) {
+	var kept []chat.Button
+	for _, b := range buttons {
+		// A Start button is Telegram's deep link into the bot's private
+		// chat. Discord has no link that opens a DM with the bot and runs
+		// a command there, and the tutor does not send such buttons on
+		// Discord; should one come, it is dropped (Bot.render logs it
+		// once) rather than failing the whole message.
+		if b.Start != "" {
+			continue
+		}
+		kept = append(kept, b)
+	}
+	buttons = kept
 	if len(buttons) > maxButtonsPerRow*maxRows {
 		return nil, fmt.Errorf("discord: %d buttons (at most %d)", len(buttons), maxButtonsPerRow*maxRows)
 	}
@@ -72,16 +131,25 @@ func components(buttons []chat.Button) ([]discordgo.MessageComponent, error) {
 	seen := map[string]bool{}
 	var row discordgo.ActionsRow
 	for _, b := range buttons {
-		if b.Data == "" || len(b.Data) > MaxCustomID {
-			return nil, fmt.Errorf("discord: button data of %d bytes (want 1 to %d)", len(b.Data), MaxCustomID)
+		if b.URL != "" {
+			if err := checkButtonURL(b.URL); err != nil {
+				return nil, err
+			}
+			row.Components = append(row.Components, discordgo.Button{
+				Label: clip(b.Label, MaxButtonLabel), Style: discordgo.LinkButton, URL: b.URL,
+			})
+		} else {
+			if b.Data == "" || len(b.Data) > MaxCustomID {
+				return nil, fmt.Errorf("discord: button data of %d bytes (want 1 to %d)", len(b.Data), MaxCustomID)
+			}
+			if seen[b.Data] {
+				return nil, fmt.Errorf("discord: two buttons with data %q", b.Data)
+			}
+			seen[b.Data] = true
+			row.Components = append(row.Components, discordgo.Button{
+				Label: clip(b.Label, MaxButtonLabel), Style: discordgo.SecondaryButton, CustomID: b.Data,
+			})
 		}
-		if seen[b.Data] {
-			return nil, fmt.Errorf("discord: two buttons with data %q", b.Data)
-		}
-		seen[b.Data] = true
-		row.Components = append(row.Components, discordgo.Button{
-			Label: clip(b.Label, MaxButtonLabel), Style: discordgo.SecondaryButton, CustomID: b.Data,
-		})
 		if len(row.Components) == maxButtonsPerRow {
 			comps = append(comps, row)
 			row = discordgo.ActionsRow{}
@@ -91,6 +159,28 @@ func components(buttons []chat.Button) ([]discordgo.MessageComponent, error) {
 		comps = append(comps, row)
 	}
 	return comps, nil
+}
+
+// checkButtonURL returns an error unless Discord takes u as a link
+// button's URL: http, https or discord, at most MaxButtonURL characters.
+func checkButtonURL(u string) error {
+	if n := length(u); n > MaxButtonURL {
+		return fmt.Errorf("discord: button URL of %d characters (at most %d)", n, MaxButtonURL)
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("discord: button URL: %w", err)
+	}
+	switch parsed.Scheme {
+	case "http", "https":
+		if parsed.Host == "" {
+			return fmt.Errorf("discord: button URL %q has no host", u)
+		}
+	case "discord":
+	default:
+		return fmt.Errorf("discord: button URL %q is not http(s) or discord", u)
+	}
+	return nil
 }
 
 // clip shortens s to at most max characters, ending it with "…" when

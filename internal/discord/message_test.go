@@ -111,6 +111,17 @@ func TestComponents(t *testing.T) {
 		{"OKDataAtLimit", []chat.Button{{Label: "x", Data: strings.Repeat("d", 100)}}, []int{1}, ""},
 		{"ErrNoData", []chat.Button{{Label: "x"}}, nil, "0 bytes"},
 		{"ErrDuplicate", []chat.Button{{Label: "x", Data: "a"}, {Label: "y", Data: "a"}}, nil, "two buttons"},
+		{"Link", []chat.Button{{Label: "Source", URL: "https://example.org/a"}}, []int{1}, ""},
+		{"LinksBesideData", append(manyButtons(4), link("https://example.org/a"), link("https://example.org/a")), []int{5, 1}, ""},
+		{"OKDiscordLink", []chat.Button{link("discord://-/channels/1/2")}, []int{1}, ""},
+		{"StartDropped", []chat.Button{{Label: "x", Data: "a"}, {Label: "Continue alone", Start: "review"}}, []int{1}, ""},
+		{"OnlyStartDropped", []chat.Button{{Label: "Continue alone", Start: "review"}}, nil, ""},
+		{"StartNotCounted", append(manyButtons(25), chat.Button{Label: "s", Start: "s"}), []int{5, 5, 5, 5, 5}, ""},
+		{"ErrTooManyWithLinks", append(manyButtons(24), link("https://a.test"), link("https://b.test")), nil, "26 buttons"},
+		{"ErrLinkScheme", []chat.Button{link("javascript:alert(1)")}, nil, "not http(s) or discord"},
+		{"ErrLinkNoHost", []chat.Button{link("https:///path")}, nil, "no host"},
+		{"ErrLinkLong", []chat.Button{link("https://example.org/" + strings.Repeat("a", 493))}, nil, "button URL of 513 characters"},
+		{"OKLinkAtLimit", []chat.Button{link("https://example.org/" + strings.Repeat("a", 492))}, []int{1}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,6 +141,8 @@ func TestComponents(t *testing.T) {
 		})
 	}
 }
+
+func link(url string) chat.Button { return chat.Button{Label: "link", URL: url} }
 
 func TestButtonLabel(t *testing.T) {
 	tests := []struct{ in, want string }{

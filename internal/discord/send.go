@@ -49,7 +49,8 @@ func chatGone(code int) bool {
 }
 
 // Send posts a message to a channel (a server's channel or a DM) for the
-// delivery worker, and returns the id of the (first) Discord message. Its
+// delivery worker, and returns the id of the (first) Discord message; the
+// message's file, if any, is attached to the last Discord message. Its
 // errors are *chat.SendError values: a 429 is RateLimited with Discord's
 // retry_after; the codes of chatGone are ChatGone; other 4xx are Rejected;
 // 5xx and failures before the request was written are Transient; a
@@ -59,7 +60,7 @@ func (b *Bot) Send(ctx context.Context, to chat.Address, kind chat.Kind, m chat.
 	if to.ChatID == "" {
 		return "", &chat.SendError{Kind: chat.Rejected, Err: errors.New("discord: no channel id")}
 	}
-	pieces, err := renderMessage(m, false)
+	pieces, err := b.render(m, false)
 	if err != nil {
 		return "", &chat.SendError{Kind: chat.Rejected, Err: err}
 	}
@@ -89,6 +90,7 @@ func (b *Bot) post(ctx context.Context, channelID string, p outgoing) (string, *
 		Embeds:          []*discordgo.MessageEmbed{},
 		Components:      p.Components,
 		AllowedMentions: noMentions(),
+		Files:           p.files(),
 	}
 	if p.Embed != nil {
 		send.Embeds = append(send.Embeds, p.Embed)
