@@ -118,6 +118,21 @@ func (b *Bot) makeRequest(ctx context.Context, timeout time.Duration, method str
 	return b.do(ctx, method, timeout, func(api *tgbotapi.BotAPI) (*tgbotapi.APIResponse, error) { return api.MakeRequest(method, params) })
 }
 
+// upload makes a call that sends files as multipart/form-data, with
+// hand-made parameters as makeRequest. tgbotapi's UploadFiles leaves the
+// error code out of the errors it returns; it is put back from the
+// answer, so that classify sorts an upload's errors as any other call's.
+func (b *Bot) upload(ctx context.Context, timeout time.Duration, method string, params tgbotapi.Params, files []tgbotapi.RequestFile) (json.RawMessage, error) {
+	return b.do(ctx, method, timeout, func(api *tgbotapi.BotAPI) (*tgbotapi.APIResponse, error) {
+		resp, err := api.UploadFiles(method, params, files)
+		var tg *tgbotapi.Error
+		if errors.As(err, &tg) && tg.Code == 0 && resp != nil {
+			tg.Code = resp.ErrorCode
+		}
+		return resp, err
+	})
+}
+
 // goneDescriptions are the words of Telegram's 400 and 403 descriptions
 // that mean the bot can no longer post in a chat. Telegram gives no other
 // code for them.

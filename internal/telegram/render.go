@@ -18,6 +18,12 @@ import (
 // UTF-16 code units after entity parsing.
 const MaxTextLength = 4096
 
+// MaxCaptionLength is the longest caption of a document Telegram accepts,
+// counted as MaxTextLength is. A message with a file whose text is longer
+// is sent as text messages first and the file after them, without a
+// caption.
+const MaxCaptionLength = 1024
+
 // htmlEscaper escapes the three characters Telegram's HTML parse mode
 // needs escaped, and the double quote for attribute values.
 var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")

@@ -8,7 +8,11 @@ package telegramtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,12 +27,13 @@ import (
 )
 
 // FakeAPI is an in-process Telegram Bot API server for tests: it speaks
-// the wire format (form-encoded POSTs to /bot<token>/<method>, JSON
-// answers {"ok":..., "result"|"error_code","description","parameters"})
-// for the methods the bot uses, keeps the updates to hand out by
-// getUpdates with offsets and long polls, records what the bot sent, and
-// can be told to answer errors. It checks sendMessage's HTML and length
-// with its own parser, not the adapter's.
+// the wire format (form-encoded or multipart/form-data POSTs to
+// /bot<token>/<method>, JSON answers {"ok":..., "result"|"error_code",
+// "description","parameters"}) for the methods the bot uses, keeps the
+// updates to hand out by getUpdates with offsets and long polls, records
+// what the bot sent, and can be told to answer errors. It checks the HTML
+// and length of sendMessage's text and sendDocument's caption with its
+// own parser, not the adapter's.
 type FakeAPI struct {
 	Token string
 	BotID int64
@@ -38,7 +43,8 @@ type FakeAPI struct {
 	mu sync.Mutex
 	// latency is added to every call, before its answer.
 	latency time.Duration
-	// limit, when set, refuses sendMessage calls beyond its rate with 429.
+	// limit, when set, refuses sendMessage and sendDocument calls beyond
+	// its rate with 429.
 	limit      *rate.Limiter
 	retryAfter int
 
@@ -51,6 +57,7 @@ type FakeAPI struct {
 
 	nextMessage int
 	sent        []SentMessage
+	documents   []SentDocument
 	answers     []CallbackAnswer
 	answered    map[string]bool
 	edits       []url.Values
@@ -88,10 +95,35 @@ type SentMessage struct {
 	ReplyMarkupRaw string
 }
 
-// FakeButton is one inline keyboard button.
+// SentDocument is a sendDocument call the fake accepted: a file uploaded
+// as multipart/form-data.
+type SentDocument struct {
+	ChatID   string
+	ThreadID string
+	// Name, MIME and Data are the uploaded part's file name, Content-Type
+	// and content, as sent.
+	Name string
+	MIME string
+	Data []byte
+	// Caption is as sent (HTML with ParseMode "HTML"), CaptionPlain as the
+	// fake parsed it; both are empty for a document without a caption.
+	Caption      string
+	CaptionPlain string
+	ParseMode    string
+	// Buttons are the inline keyboard's rows.
+	Buttons        [][]FakeButton
+	PaidBroadcast  bool // allow_paid_broadcast
+	MessageID      int
+	At             time.Time
+	ReplyMarkupRaw string
+}
+
+// FakeButton is one inline keyboard button: a callback button, or a link
+// when URL is set.
 type FakeButton struct {
 	Text         string `json:"text"`
 	CallbackData string `json:"callback_data"`
+	URL          string `json:"url"`
 }
 
 // CallbackAnswer is an answerCallbackQuery call.
@@ -167,8 +199,9 @@ func (f *FakeAPI) SetLatency(d time.Duration) {
 	f.latency = d
 }
 
-// LimitSends lets perSecond sendMessage calls a second through (with a
-// burst) and answers the others 429 with retry_after.
+// LimitSends lets perSecond sendMessage and sendDocument calls a second
+// through (with a burst, one budget for both) and answers the others 429
+// with retry_after.
 func (f *FakeAPI) LimitSends(perSecond float64, burst, retryAfter int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -318,6 +351,15 @@ func (f *FakeAPI) Sent() []SentMessage {
 	return append([]SentMessage(nil), f.sent...)
 }
 
+// Documents returns the documents sent so far, in order. Their message
+// ids come from the same sequence as Sent's, so the two interleave by
+// MessageID.
+func (f *FakeAPI) Documents() []SentDocument {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]SentDocument(nil), f.documents...)
+}
+
 // SentCount counts the messages sent so far.
 func (f *FakeAPI) SentCount() int {
 	f.mu.Lock()
@@ -385,7 +427,8 @@ func (f *FakeAPI) MemberCalls() int {
 	return f.memberCalls
 }
 
-// RateLimited counts sendMessage calls refused with 429 by LimitSends.
+// RateLimited counts sendMessage and sendDocument calls refused with 429
+// by LimitSends.
 func (f *FakeAPI) RateLimited() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -423,6 +466,11 @@ type inProcess struct{ h http.Handler }
 
 func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := req.Context().Err(); err != nil {
+		// A RoundTripper closes the body, even on error: an upload's body
+		// is a pipe whose writer waits for it.
+		if req.Body != nil {
+			req.Body.Close()
+		}
 		return nil, err
 	}
 	rec := httptest.NewRecorder()
@@ -451,7 +499,20 @@ func (f *FakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	method := m[2]
-	if err := r.ParseForm(); err != nil {
+	if mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mediaType == "multipart/form-data" {
+		r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+		err := r.ParseMultipartForm(maxUpload)
+		if r.MultipartForm != nil {
+			defer r.MultipartForm.RemoveAll()
+		}
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			writeError(w, &APIError{Code: 413, Description: "Request Entity Too Large"})
+			return
+		} else if err != nil {
+			writeError(w, &APIError{Code: 400, Description: "Bad Request: " + err.Error()})
+			return
+		}
+	} else if err := r.ParseForm(); err != nil {
 		writeError(w, &APIError{Code: 400, Description: "Bad Request: " + err.Error()})
 		return
 	}
@@ -461,7 +522,7 @@ func (f *FakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	latency, hook := f.latency, f.fail[method]
 	limited := false
-	if method == "sendMessage" && f.limit != nil && !f.limit.Allow() {
+	if (method == "sendMessage" || method == "sendDocument") && f.limit != nil && !f.limit.Allow() {
 		limited = true
 		f.rateLimited++
 	}
@@ -504,6 +565,8 @@ func (f *FakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "sendMessage":
 		result, apiErr = f.sendMessage(form)
+	case "sendDocument":
+		result, apiErr = f.sendDocument(form, r.MultipartForm)
 	case "answerCallbackQuery":
 		result, apiErr = f.answerCallback(form)
 	case "editMessageReplyMarkup":
@@ -651,24 +714,9 @@ func (f *FakeAPI) sendMessage(form url.Values) (any, *APIError) {
 		PaidBroadcast:  form.Get("allow_paid_broadcast") == "true",
 		ReplyMarkupRaw: form.Get("reply_markup"), At: time.Now(),
 	}
-	if raw := form.Get("reply_markup"); raw != "" {
-		var markup struct {
-			InlineKeyboard [][]FakeButton `json:"inline_keyboard"`
-		}
-		if err := json.Unmarshal([]byte(raw), &markup); err != nil {
-			return nil, &APIError{Code: 400, Description: "Bad Request: can't parse reply keyboard markup JSON object"}
-		}
-		for _, row := range markup.InlineKeyboard {
-			for _, b := range row {
-				if n := len(b.CallbackData); n < 1 || n > 64 {
-					return nil, &APIError{Code: 400, Description: "Bad Request: BUTTON_DATA_INVALID"}
-				}
-				if b.Text == "" {
-					return nil, &APIError{Code: 400, Description: "Bad Request: text buttons are unallowed in the inline keyboard"}
-				}
-			}
-		}
-		msg.Buttons = markup.InlineKeyboard
+	var apiErr *APIError
+	if msg.Buttons, apiErr = parseMarkup(form.Get("reply_markup")); apiErr != nil {
+		return nil, apiErr
 	}
 	f.mu.Lock()
 	f.nextMessage++
@@ -682,6 +730,143 @@ func (f *FakeAPI) sendMessage(form url.Values) (any, *APIError) {
 	}
 	return map[string]any{"message_id": msg.MessageID, "date": 1700000000,
 		"chat": map[string]any{"id": id, "type": chatType}, "text": plain}, nil
+}
+
+// parseMarkup checks an inline keyboard as Telegram does and returns its
+// rows: a button has a text and exactly one of callback_data (1 to 64
+// bytes) and url (http, https or tg). An empty raw is no keyboard.
+func parseMarkup(raw string) ([][]FakeButton, *APIError) {
+	if raw == "" {
+		return nil, nil
+	}
+	var markup struct {
+		InlineKeyboard [][]struct {
+			Text         string  `json:"text"`
+			CallbackData *string `json:"callback_data"`
+			URL          *string `json:"url"`
+		} `json:"inline_keyboard"`
+	}
+	if err := json.Unmarshal([]byte(raw), &markup); err != nil {
+		return nil, &APIError{Code: 400, Description: "Bad Request: can't parse reply keyboard markup JSON object"}
+	}
+	rows := make([][]FakeButton, len(markup.InlineKeyboard))
+	for i, row := range markup.InlineKeyboard {
+		rows[i] = make([]FakeButton, len(row))
+		for j, b := range row {
+			switch {
+			case b.URL != nil && b.CallbackData != nil:
+				return nil, &APIError{Code: 400, Description: "Bad Request: can't parse inline keyboard button: Exactly one of the optional fields must be used"}
+			case b.URL != nil:
+				if !validButtonURL(*b.URL) {
+					return nil, &APIError{Code: 400, Description: "Bad Request: BUTTON_URL_INVALID"}
+				}
+				rows[i][j].URL = *b.URL
+			default:
+				if b.CallbackData == nil || len(*b.CallbackData) < 1 || len(*b.CallbackData) > 64 {
+					return nil, &APIError{Code: 400, Description: "Bad Request: BUTTON_DATA_INVALID"}
+				}
+				rows[i][j].CallbackData = *b.CallbackData
+			}
+			if b.Text == "" {
+				return nil, &APIError{Code: 400, Description: "Bad Request: text buttons are unallowed in the inline keyboard"}
+			}
+			rows[i][j].Text = b.Text
+		}
+	}
+	return rows, nil
+}
+
+// validButtonURL tells whether Telegram takes u as a url button's link.
+func validButtonURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	switch p.Scheme {
+	case "http", "https", "tg":
+		return p.Host != ""
+	}
+	return false
+}
+
+// maxUpload is the largest multipart request the fake reads, as
+// Telegram's 50 MB for a bot's upload.
+const maxUpload = 50 << 20
+
+// maxCaption is the longest caption, in UTF-16 units after parsing.
+const maxCaption = 1024
+
+func (f *FakeAPI) sendDocument(form url.Values, mf *multipart.Form) (any, *APIError) {
+	if form.Get("chat_id") == "" {
+		return nil, &APIError{Code: 400, Description: "Bad Request: chat_id is empty"}
+	}
+	var fh *multipart.FileHeader
+	if mf != nil && len(mf.File["document"]) > 0 {
+		fh = mf.File["document"][0]
+	}
+	if fh == nil {
+		if form.Get("document") != "" {
+			// A file_id or URL: the fake keeps no files to refer to.
+			return nil, &APIError{Code: 400, Description: "Bad Request: wrong file identifier/HTTP URL specified"}
+		}
+		return nil, &APIError{Code: 400, Description: "Bad Request: there is no document in the request"}
+	}
+	file, err := fh.Open()
+	if err != nil {
+		return nil, &APIError{Code: 400, Description: "Bad Request: " + err.Error()}
+	}
+	data, err := io.ReadAll(file)
+	file.Close()
+	if err != nil {
+		return nil, &APIError{Code: 400, Description: "Bad Request: " + err.Error()}
+	}
+	if len(data) == 0 {
+		return nil, &APIError{Code: 400, Description: "Bad Request: file must be non-empty"}
+	}
+	caption := form.Get("caption")
+	plain := caption
+	if form.Get("parse_mode") == "HTML" {
+		if plain, err = ParseHTML(caption); err != nil {
+			return nil, &APIError{Code: 400, Description: "Bad Request: can't parse entities: " + err.Error()}
+		}
+	}
+	if n := len(utf16.Encode([]rune(plain))); n > maxCaption {
+		return nil, &APIError{Code: 400, Description: "Bad Request: message caption is too long"}
+	}
+	doc := SentDocument{
+		ChatID: form.Get("chat_id"), ThreadID: form.Get("message_thread_id"),
+		Name: fh.Filename, MIME: fh.Header.Get("Content-Type"), Data: data,
+		Caption: caption, CaptionPlain: plain, ParseMode: form.Get("parse_mode"),
+		PaidBroadcast:  form.Get("allow_paid_broadcast") == "true",
+		ReplyMarkupRaw: form.Get("reply_markup"), At: time.Now(),
+	}
+	var apiErr *APIError
+	if doc.Buttons, apiErr = parseMarkup(form.Get("reply_markup")); apiErr != nil {
+		return nil, apiErr
+	}
+	f.mu.Lock()
+	f.nextMessage++
+	doc.MessageID = f.nextMessage
+	f.documents = append(f.documents, doc)
+	f.mu.Unlock()
+	id, _ := strconv.ParseInt(doc.ChatID, 10, 64)
+	chatType := "private"
+	if id < 0 {
+		chatType = "supergroup"
+	}
+	// Telegram guesses the type from the name and content; the fake,
+	// deterministic, answers the part's own.
+	mimeType, _, _ := mime.ParseMediaType(doc.MIME)
+	result := map[string]any{"message_id": doc.MessageID, "date": 1700000000,
+		"chat": map[string]any{"id": id, "type": chatType},
+		"document": map[string]any{
+			"file_id": fmt.Sprintf("BQACAgfake%d", doc.MessageID), "file_unique_id": fmt.Sprintf("AgADfake%d", doc.MessageID),
+			"file_name": doc.Name, "mime_type": mimeType, "file_size": len(data),
+		}}
+	if plain != "" {
+		result["caption"] = plain
+	}
+	return result, nil
 }
 
 func (f *FakeAPI) answerCallback(form url.Values) (any, *APIError) {
