@@ -249,8 +249,8 @@ func (r report) print(w io.Writer, l load) {
 		fmt.Fprintf(w, "; p50 %v, p95 %v, last %v", round(r.replies[n/2]), round(r.replies[n*95/100]), round(r.replies[n-1]))
 	}
 	fmt.Fprintf(w, "; %d chats answered more than once\n", r.twice)
-	fmt.Fprintf(w, "commands: lessonbot used %.1f CPU s = %.2f CPU s per 1,000 commands\n",
-		r.commandCPU.Seconds(), r.commandCPU.Seconds()/float64(l.chats)*1000)
+	fmt.Fprintf(w, "commands: lessonbot used %.1f CPU s until the last reply = %.2f CPU s per 1,000 commands answered\n",
+		r.commandCPU.Seconds(), r.commandCPU.Seconds()/float64(max(1, len(r.replies)))*1000)
 	if l.fanOut {
 		perSecond := 0.0
 		if r.lessonTime > 0 {
