@@ -38,7 +38,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"chat", "", "chat with the tutor in this terminal, with no token", runChat},
+		{"chat", "[--now TIME]", "chat with the tutor in this terminal, with no token", runChat},
 		{"run", "", "serve the Telegram and Discord bots and deliver the daily lessons", runRun},
 		{"check", "[DIR]", "validate a lessons folder; print each problem as path:line: message", runCheck},
 		{"preview", "ID [--as telegram|discord|text]", "print a lesson's daily post as each platform gets it", runPreview},

@@ -25,6 +25,8 @@ type app struct {
 	store   *store.Store
 	lessons *lesson.Source
 	tutor   *tutor.Tutor
+	// now is the clock of the tutor and the scheduler.
+	now func() time.Time
 }
 
 // openApp opens the database, loads the lessons and makes the tutor.
@@ -46,8 +48,13 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func(
 	t := tutor.New(st, lessons, tutor.Settings{
 		Hour: hour, Minute: minute, Zone: cfg.Timezone, Language: cfg.Language,
 		Questions: cfg.Quiz.Questions, Admins: admins,
+		Retention: cfg.Learning.Retention, DailyReviews: cfg.Learning.DailyReviews, SummaryDay: cfg.SummaryWeekday(),
 	}, now, log)
-	return &app{cfg: cfg, log: log, store: st, lessons: lessons, tutor: t}, nil
+	if _, err := t.Upgrade(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("make review items of the answers stored before: %w", err)
+	}
+	return &app{cfg: cfg, log: log, store: st, lessons: lessons, tutor: t, now: now}, nil
 }
 
 // deliver starts the scheduler and the delivery workers for the given
@@ -60,7 +67,8 @@ func (a *app) deliver(ctx context.Context, wg *sync.WaitGroup, platforms map[str
 		ResendUnknown: a.cfg.Delivery.ResendUnknown,
 		TakeOver:      locked,
 	}, a.log)
-	sched := schedule.New(a.store, a.cfg.CatchUpDuration(), time.Now, a.log, pool.Wake)
+	sched := schedule.New(a.store, a.cfg.CatchUpDuration(), a.now, a.log, pool.Wake)
+	sched.SendSummaries(a.cfg.SummaryWeekday())
 	a.tutor.OnChange(sched.Update)
 	wg.Go(func() {
 		if err := sched.Run(ctx); err != nil {

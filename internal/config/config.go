@@ -55,6 +55,22 @@ type Config struct {
 	Telegram Telegram `yaml:"telegram"`
 	// Discord holds the Discord bot settings.
 	Discord Discord `yaml:"discord"`
+	// Learning holds the spaced review and weekly summary settings.
+	Learning Learning `yaml:"learning"`
+}
+
+// Learning holds the spaced review and weekly summary settings.
+type Learning struct {
+	// Retention is the share of words a learner should still recall when
+	// they come back for review, from 0.70 to 0.97: lower spaces reviews
+	// further apart, with more words forgotten. The default is 0.85.
+	Retention float64 `yaml:"retention"`
+	// DailyReviews is how many due words the daily lesson of a private
+	// chat ends with, from 0 (none) to 10. The default is 3.
+	DailyReviews int `yaml:"daily_reviews"`
+	// SummaryDay is the day of the week of the weekly summary, in English
+	// (sunday) or French (dimanche). The default is "sunday".
+	SummaryDay string `yaml:"summary_day"`
 }
 
 // Quiz holds the quiz settings.
@@ -160,6 +176,7 @@ func Default() Config {
 		DeliveryTime: "08:00",
 		Language:     "en",
 		Quiz:         Quiz{Questions: 3},
+		Learning:     Learning{Retention: 0.85, DailyReviews: 3, SummaryDay: "sunday"},
 		CatchUp:      "6h",
 		Delivery:     Delivery{MaxAttempts: 5},
 		Telegram: Telegram{
@@ -190,6 +207,30 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	if v := strings.TrimSpace(getenv(EnvDiscordToken)); v != "" {
 		c.Discord.Token = v
 	}
+}
+
+// SummaryWeekday returns SummaryDay as a weekday. Call it after
+// [Config.Validate] has succeeded; an unknown day is Sunday.
+func (c Config) SummaryWeekday() time.Weekday {
+	d, _ := parseWeekday(c.Learning.SummaryDay)
+	return d
+}
+
+// weekdayNames are the names summary_day accepts, in English and French,
+// with their three-letter forms.
+var weekdayNames = map[string]time.Weekday{
+	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
+	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday,
+	"fri": time.Friday, "sat": time.Saturday,
+	"dimanche": time.Sunday, "lundi": time.Monday, "mardi": time.Tuesday, "mercredi": time.Wednesday,
+	"jeudi": time.Thursday, "vendredi": time.Friday, "samedi": time.Saturday,
+	"dim": time.Sunday, "lun": time.Monday, "mer": time.Wednesday, "jeu": time.Thursday, "ven": time.Friday,
+}
+
+func parseWeekday(s string) (time.Weekday, bool) {
+	d, ok := weekdayNames[strings.ToLower(strings.TrimSpace(s))]
+	return d, ok
 }
 
 // Location returns the loaded time zone named by Timezone. Call it after

@@ -44,6 +44,16 @@ func (c Config) Validate() error {
 		v.addf("delivery_time: %q is not a time of day (want HH:MM, such as 07:30)", c.DeliveryTime)
 	}
 
+	if r := c.Learning.Retention; !(r >= 0.70 && r <= 0.97) {
+		v.addf("learning.retention: %g is out of range (want 0.70 to 0.97; the default 0.85 suits most learners)", r)
+	}
+	if n := c.Learning.DailyReviews; n < 0 || n > 10 {
+		v.addf("learning.daily_reviews: %d is out of range (want 0 to 10)", n)
+	}
+	if _, ok := parseWeekday(c.Learning.SummaryDay); !ok {
+		v.addf("learning.summary_day: %q is not a day of the week (want sunday, monday, ... or dimanche, lundi, ...)", c.Learning.SummaryDay)
+	}
+
 	if c.Language != "en" && c.Language != "fr" {
 		v.addf("language: %q is not supported (want en or fr)", c.Language)
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,15 +33,18 @@ var User = chat.User{Platform: chat.Console, ID: "local", Name: "you"}
 type Chat struct {
 	tutor Tutor
 	out   io.Writer
+	// files is the folder a message's file is written to.
+	files string
 
 	mu      sync.Mutex
 	pending []chat.Message // questions not yet answered; the first is asked
 	sent    int            // messages delivered by Send, for their ids
 }
 
-// New returns a terminal chat that writes to out.
-func New(tutor Tutor, out io.Writer) *Chat {
-	return &Chat{tutor: tutor, out: out}
+// New returns a terminal chat that writes to out, and the files that come
+// with messages (such as /export's) to the folder files.
+func New(tutor Tutor, out io.Writer, files string) *Chat {
+	return &Chat{tutor: tutor, out: out, files: files}
 }
 
 // Run reads lines from in until it ends, /quit, or ctx is done.
@@ -125,6 +130,7 @@ func (c *Chat) Send(ctx context.Context, to chat.Address, kind chat.Kind, m chat
 	c.mu.Unlock()
 	if !m.Question {
 		c.print(RenderText(m))
+		c.save(m.File)
 		return id, nil
 	}
 	c.mu.Lock()
@@ -147,6 +153,7 @@ func (c *Chat) show(msgs []chat.Message) {
 			continue
 		}
 		c.print(RenderText(m))
+		c.save(m.File)
 	}
 	if len(questions) == 0 {
 		return
@@ -155,6 +162,26 @@ func (c *Chat) show(msgs []chat.Message) {
 	c.pending = questions
 	c.mu.Unlock()
 	c.print(RenderText(questions[0]))
+}
+
+// save writes a message's file to the chat's folder, named as the file
+// is, and prints its path; nothing when f is nil.
+func (c *Chat) save(f *chat.File) {
+	if f == nil {
+		return
+	}
+	// Only the base name: a file name that came with a message never
+	// picks the folder.
+	name := filepath.Base(filepath.Clean("/" + f.Name))
+	if name == "/" || name == "." {
+		name = "lessonbot-file"
+	}
+	path := filepath.Join(c.files, name)
+	if err := os.WriteFile(path, f.Data, 0o600); err != nil {
+		c.print(Escape(fmt.Sprintf("Could not write %s: %v", path, err)))
+		return
+	}
+	c.print(Escape(fmt.Sprintf("→ %s (%d bytes)", path, len(f.Data))))
 }
 
 // print writes one block of output followed by a blank line.

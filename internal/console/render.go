@@ -77,7 +77,15 @@ func buttons(m chat.Message) string {
 	if !m.Question {
 		b.WriteString("\n")
 		for _, btn := range m.Buttons {
-			b.WriteString("\n[" + btn.Label + "]")
+			switch {
+			case btn.URL != "":
+				b.WriteString("\n[" + btn.Label + "] " + btn.URL)
+			case btn.Start != "":
+				// This chat is the private one already.
+				b.WriteString("\n[" + btn.Label + "] /start " + btn.Start)
+			default:
+				b.WriteString("\n[" + btn.Label + "]")
+			}
 		}
 		return b.String()
 	}

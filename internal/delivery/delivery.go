@@ -45,15 +45,17 @@ type Sender interface {
 	Send(ctx context.Context, to chat.Address, kind chat.Kind, m chat.Message) (messageID string, err error)
 }
 
-// Lessons chooses and composes the lessons delivered.
+// Lessons chooses and composes what is delivered.
 type Lessons interface {
 	// NextLessonID returns the id of the subscription's next lesson, or
 	// "" when none is left.
 	NextLessonID(ctx context.Context, sub store.Subscription) (string, error)
-	// DeliveryMessages returns the messages of a lesson for the
-	// subscription: the post, then its questions; ok is false when the
-	// library no longer has the lesson.
-	DeliveryMessages(sub store.Subscription, lessonID string) (msgs []chat.Message, ok bool)
+	// Compose returns the messages of a delivery for the subscription,
+	// the same ones each time it is asked (a delivery resumed after a
+	// crash sends the rest of them): a lesson's post, its questions and
+	// its review, or the weekly summary. ok is false when the library no
+	// longer has the lesson.
+	Compose(ctx context.Context, d store.Delivery, sub store.Subscription) (msgs []chat.Message, ok bool, err error)
 }
 
 // Platform is one platform's sender and its message budget.
@@ -571,7 +573,7 @@ func (p *Pool) step(ctx, sendCtx context.Context, j *job) (outcome, time.Time) {
 // prepare chooses the delivery's lesson if it has none yet and composes
 // its messages; ok is false when the delivery ended instead.
 func (p *Pool) prepare(rec context.Context, j *job) (o outcome, ok bool) {
-	if j.d.LessonID == "" {
+	if j.d.Kind == store.LessonDelivery && j.d.LessonID == "" {
 		id, err := p.assign(rec, j.d, j.sub)
 		if err != nil {
 			j.log.Error("choosing the lesson failed", "err", err)
@@ -583,7 +585,11 @@ func (p *Pool) prepare(rec context.Context, j *job) (o outcome, ok bool) {
 		j.d.LessonID = id
 		j.log = j.log.With("lesson", id)
 	}
-	msgs, found := p.lessons.DeliveryMessages(j.sub, j.d.LessonID)
+	msgs, found, err := p.lessons.Compose(rec, j.d, j.sub)
+	if err != nil {
+		j.log.Error("composing the delivery failed", "err", err)
+		return p.retry(rec, j, time.Now().Add(p.backoff(j.d.Attempts+1)), true, err.Error()), false
+	}
 	if !found {
 		return p.finish(rec, j, store.DeliveryFailed, fmt.Sprintf("lesson %q is no longer in the library", j.d.LessonID)), false
 	}

@@ -157,7 +157,7 @@ func benchmarkFanOutNaive(b *testing.B) {
 	ctx := context.Background()
 	lessons := &deliverytest.Lessons{Size: deliverytest.FanOutLessonSize}
 	lessons.Add("l1")
-	msgs, _ := lessons.DeliveryMessages(store.Subscription{}, "l1")
+	msgs, _ := lessons.Messages("l1")
 	var total deliverytest.Stats
 	b.ResetTimer()
 	for range b.N {

@@ -309,3 +309,28 @@ func TestLoadedLessonFields(t *testing.T) {
 		t.Error("Lookup of a missing id succeeded")
 	}
 }
+
+func TestCloze(t *testing.T) {
+	article := []string{
+		"Dock workers voted on Sunday. The strike had halted most container traffic for three weeks.",
+		"Officials ruled out new talks. \"We will return on Monday,\" a worker said.",
+	}
+	tests := []struct {
+		name, term, want string
+		found            bool
+	}{
+		{"OKInflected", "halt", "The strike had " + Blank + " most container traffic for three weeks.", true},
+		{"OKPhrase", "rule out", "Officials " + Blank + " new talks.", true},
+		{"OKCase", "dock workers", Blank + " voted on Sunday.", true},
+		{"NotFound", "pay offer", "", false},
+		{"Empty", "  ", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, found := Cloze(article, tt.term)
+			if got != tt.want || found != tt.found {
+				t.Errorf("Cloze(%q) = %q, %v; want %q, %v", tt.term, got, found, tt.want, tt.found)
+			}
+		})
+	}
+}

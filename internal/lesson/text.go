@@ -152,3 +152,62 @@ func inflectionOf(base, word string) bool {
 	}
 	return false
 }
+
+// Blank is what Cloze puts in place of the term.
+const Blank = "_____"
+
+// Cloze returns the first sentence of the article that uses the term (as
+// ContainsTerm finds it: the words in a row, each as written or inflected)
+// with the words of the term replaced by Blank, and true; or "" and false
+// when no sentence uses it. A review asks which translation fills the gap.
+func Cloze(article []string, term string) (string, bool) {
+	want := words(term)
+	if len(want) == 0 {
+		return "", false
+	}
+	for _, para := range article {
+		for _, s := range sentences(para) {
+			spans := wordSpans(s)
+			for i := 0; i+len(want) <= len(spans); i++ {
+				match := true
+				for j, w := range want {
+					if !inflectionOf(w, spans[i+j].word) {
+						match = false
+						break
+					}
+				}
+				if match {
+					rs := []rune(s)
+					start, end := spans[i].start, spans[i+len(want)-1].end
+					return string(rs[:start]) + Blank + string(rs[end:]), true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// wordSpan is a word of a text, lower-case, and where it is in the text's
+// runes.
+type wordSpan struct {
+	word       string
+	start, end int
+}
+
+// wordSpans splits s into words as words does, keeping their places.
+func wordSpans(s string) []wordSpan {
+	var out []wordSpan
+	start := -1
+	rs := []rune(s)
+	for i := 0; i <= len(rs); i++ {
+		in := i < len(rs) && (unicode.IsLetter(rs[i]) || unicode.IsDigit(rs[i]))
+		switch {
+		case in && start < 0:
+			start = i
+		case !in && start >= 0:
+			out = append(out, wordSpan{word: strings.ToLower(string(rs[start:i])), start: start, end: i})
+			start = -1
+		}
+	}
+	return out
+}

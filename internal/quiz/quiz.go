@@ -30,6 +30,9 @@ const (
 	// Reverse asks "Which word means <Translation>?": choices are terms, in
 	// the lesson's article language.
 	Reverse
+	// Recall asks which translation fits a term in its sentence from the
+	// article (see Reviews): choices are translations.
+	Recall
 )
 
 // String names the kind for logs.
@@ -41,6 +44,8 @@ func (k Kind) String() string {
 		return "meaning"
 	case Reverse:
 		return "reverse"
+	case Recall:
+		return "recall"
 	}
 	return "unknown"
 }
@@ -69,6 +74,10 @@ type Question struct {
 	Explanation string
 	// Note is the term's note for a generated question, if any.
 	Note string
+	// Term is the vocabulary term a generated question is about, as the
+	// lesson writes it; "" for an authored question. A learner who misses
+	// the question gets that term to review.
+	Term string
 }
 
 // HashLen is the number of hex characters after the ":" of a key. With
@@ -125,6 +134,45 @@ func Questions(l *lesson.Lesson, lib *lesson.Library, n int) []Question {
 		}
 		if ok && add(q) {
 			return out
+		}
+	}
+	return out
+}
+
+// Reviews returns the review question of each of the lesson's terms, in
+// file order: which of four translations is the term's (the first it
+// has), the others drawn from the lesson and the library as for Meaning
+// questions. Its key is its own ("review" and the term), so a review and a
+// quiz question never share an answer. Like every question here, it is the
+// same for every learner and every day, so a press is graded against the
+// choices shown. A term with no translation, or no distractor, has none.
+func Reviews(l *lesson.Lesson, lib *lesson.Library) []Question {
+	if l == nil || len(l.Terms) == 0 {
+		return nil
+	}
+	p := newPools(l, lib)
+	var out []Question
+	seen := map[string]bool{}
+	for _, t := range l.Terms {
+		if len(t.Translations) == 0 {
+			continue
+		}
+		answer := strings.TrimSpace(t.Translations[0])
+		key := makeKey(l.ID, "review\x00"+norm(t.Term))
+		if seen[key] {
+			continue
+		}
+		exclude := map[string]bool{}
+		for _, tr := range t.Translations {
+			exclude[norm(tr)] = true
+		}
+		for _, tr := range p.meanings[norm(t.Term)] {
+			exclude[tr] = true
+		}
+		if q, ok := generated(key, l.ID, Recall, t.Term, answer, t.Note, p.translations, exclude); ok {
+			q.Term = t.Term
+			seen[key] = true
+			out = append(out, q)
 		}
 	}
 	return out
@@ -297,7 +345,9 @@ func (p *pools) meaning(lessonID string, t lesson.Term) (Question, bool) {
 	for _, tr := range p.meanings[norm(t.Term)] {
 		exclude[tr] = true
 	}
-	return generated(key, lessonID, Meaning, t.Term, answer, t.Note, p.translations, exclude)
+	q, ok := generated(key, lessonID, Meaning, t.Term, answer, t.Note, p.translations, exclude)
+	q.Term = t.Term
+	return q, ok
 }
 
 // reverse asks which term translates as t's first translation.
@@ -311,7 +361,9 @@ func (p *pools) reverse(lessonID string, t lesson.Term) (Question, bool) {
 	for _, w := range p.wordsFor[norm(asked)] {
 		exclude[w] = true
 	}
-	return generated(key, lessonID, Reverse, asked, strings.TrimSpace(t.Term), t.Note, p.terms, exclude)
+	q, ok := generated(key, lessonID, Reverse, asked, strings.TrimSpace(t.Term), t.Note, p.terms, exclude)
+	q.Term = t.Term
+	return q, ok
 }
 
 // generated makes a question whose answer is joined by up to three

@@ -672,3 +672,31 @@ func BenchmarkFind(b *testing.B) {
 		}
 	}
 }
+
+// TestReview makes the review question of a term: its translation among
+// distractors, the same every time, with a key of its own; and the term of
+// each generated quiz question is the lesson's term.
+func TestReview(t *testing.T) {
+	l, lib := standardLibrary(t)
+	term := l.Terms[1] // unload
+	reviews := Reviews(l, lib)
+	if len(reviews) != len(l.Terms) {
+		t.Fatalf("%d review questions, want one per term (%d)", len(reviews), len(l.Terms))
+	}
+	q := reviews[1]
+	if q.Kind != Recall || q.Term != term.Term || q.Text != term.Term || q.Choices[q.Correct] != term.Translations[0] || len(q.Choices) < 2 {
+		t.Errorf("review question = %+v, want %q asked with %q right", q, term.Term, term.Translations[0])
+	}
+	again := Reviews(l, lib)[1]
+	if !reflect.DeepEqual(q, again) {
+		t.Errorf("a second call gave %+v, want the same %+v", again, q)
+	}
+	for _, other := range Questions(l, lib, 10) {
+		if other.Key == q.Key {
+			t.Errorf("the review question shares its key with quiz question %+v", other)
+		}
+		if other.Kind != Authored && other.Term == "" {
+			t.Errorf("generated question %+v has no term", other)
+		}
+	}
+}

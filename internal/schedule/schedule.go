@@ -36,6 +36,9 @@ type Scheduler struct {
 	log     *slog.Logger
 	// due is told, without blocking, that rows were written.
 	due func()
+	// summaries tells that the weekly summaries are on, on summaryDay.
+	summaries  bool
+	summaryDay time.Weekday
 
 	cron *cron.Cron
 	mu   sync.Mutex
@@ -61,6 +64,15 @@ func New(st *store.Store, catchUp time.Duration, now func() time.Time, log *slog
 		cron.WithLogger(cronLogger{log}),
 	)
 	return s
+}
+
+// SendSummaries makes the scheduler write, on day (in each chat's zone,
+// at its lesson time), a weekly summary for each subscription that wants
+// one (Subscription.SummaryOn), even on a day without a lesson. Call it
+// before Run. A summary missed while the program was down is not caught
+// up: it would tell of a week already past.
+func (s *Scheduler) SendSummaries(day time.Weekday) {
+	s.summaries, s.summaryDay = true, day
 }
 
 // Run starts the cron entries, catches up missed slots, and keeps the
@@ -172,7 +184,7 @@ func (s *Scheduler) putLocked(sub store.Subscription) {
 	if s.refs[e]++; s.refs[e] > 1 {
 		return
 	}
-	sched, err := scheduleOf(e)
+	sched, err := s.scheduleOf(e)
 	if err != nil {
 		s.log.Error("cannot schedule", "spec", e.Spec(), "subscription", sub.ID, "err", err)
 		return
@@ -197,38 +209,57 @@ func (s *Scheduler) Specs() []string {
 // that falls in a spring-forward gap, where a chat should still get its
 // lesson at the first valid minute after it, and a day must have exactly
 // one slot when a time repeats on fall-back.
-func scheduleOf(e entry) (cron.Schedule, error) {
+// With summaries on, the schedule also fires on the summary day.
+func (s *Scheduler) scheduleOf(e entry) (store.Daily, error) {
 	if _, err := cron.ParseStandard(e.Spec()); err != nil {
-		return nil, err
+		return store.Daily{}, err
 	}
 	loc, err := time.LoadLocation(e.zone)
 	if err != nil {
-		return nil, err
+		return store.Daily{}, err
 	}
-	return store.Daily{Hour: e.hour, Minute: e.minute, Weekdays: e.days, Location: loc}, nil
+	days := e.days
+	if s.summaries {
+		days |= 1 << s.summaryDay
+	}
+	return store.Daily{Hour: e.hour, Minute: e.minute, Weekdays: days, Location: loc}, nil
 }
 
 // fire writes the deliveries of the slot that is due now on entry e.
 func (s *Scheduler) fire(e entry) {
 	ctx := context.Background()
-	sched, err := scheduleOf(e)
+	sched, err := s.scheduleOf(e)
 	if err != nil {
 		s.log.Error("cannot schedule", "spec", e.Spec(), "err", err)
 		return
 	}
-	slot := sched.(store.Daily).Prev(s.now())
+	slot := sched.Prev(s.now())
+	weekday := slot.In(sched.Location).Weekday()
+	lessons := e.days.Has(weekday)
+	summaries := s.summaries && weekday == s.summaryDay
 	subs, err := s.store.ScheduledSubscriptions(ctx, e.hour, e.minute, e.zone, e.days)
 	if err != nil {
 		s.log.Error("reading the subscriptions of a slot failed", "spec", e.Spec(), "slot", slot, "err", err)
 		return
 	}
-	var ids []int64
+	var ids, wants []int64
 	for _, sub := range subs {
-		if !paused(sub, slot) {
+		if paused(sub, slot) {
+			continue
+		}
+		if lessons {
 			ids = append(ids, sub.ID)
+		}
+		if summaries && sub.SummaryOn() {
+			wants = append(wants, sub.ID)
 		}
 	}
 	n, err := s.store.EnqueueSlot(ctx, ids, slot)
+	if err == nil && len(wants) > 0 {
+		var m int
+		m, err = s.store.Enqueue(ctx, store.SummaryDelivery, wants, slot)
+		n += m
+	}
 	if n > 0 {
 		s.due()
 	}
@@ -236,7 +267,7 @@ func (s *Scheduler) fire(e entry) {
 		s.log.Error("writing due deliveries failed", "spec", e.Spec(), "slot", slot, "err", err)
 		return
 	}
-	s.log.Info("slot due", "spec", e.Spec(), "slot", slot, "deliveries", n)
+	s.log.Info("slot due", "spec", e.Spec(), "slot", slot, "deliveries", n, "summaries", len(wants))
 }
 
 func paused(sub store.Subscription, at time.Time) bool {

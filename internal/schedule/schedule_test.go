@@ -418,3 +418,48 @@ func BenchmarkEnqueue10k(b *testing.B) {
 		}
 	})
 }
+
+// TestFireSummaries writes a weekly summary, on the summary day, for each
+// chat on the entry that wants one, even one whose days have no lesson
+// then; and a lesson only on the chat's days.
+func TestFireSummaries(t *testing.T) {
+	created := date(2026, 1, 1, 0, 0)
+	sunday := date(2026, 1, 4, 7, 0) // 08:00 in Paris, a Sunday
+	monday := sunday.AddDate(0, 0, 1)
+	f := newFixture(t, sunday.Add(time.Second))
+	f.sched.SendSummaries(time.Sunday)
+	private := f.subscribe("100", 8, 0, "Europe/Paris", monFri, created, nil)
+	group := f.subscribe("-200", 8, 0, "Europe/Paris", monFri, created, func(s *store.Subscription) { s.Kind = chat.Group })
+	on := true
+	groupOn := f.subscribe("-300", 8, 0, "Europe/Paris", monFri, created, func(s *store.Subscription) {
+		s.Kind, s.Summary = chat.Group, &on
+	})
+	f.load()
+	if got := f.sched.Specs(); !slices.Equal(got, []string{"CRON_TZ=Europe/Paris 0 8 * * 1,2,3,4,5"}) {
+		t.Errorf("specs %q", got)
+	}
+	e := entryOf(private)
+	f.sched.fire(e)
+	f.now = monday.Add(time.Second)
+	f.sched.fire(e)
+	kinds := func(sub store.Subscription) []string {
+		ds, err := f.store.Deliveries(context.Background(), sub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range ds {
+			out = append(out, fmt.Sprintf("%s %s", d.Slot.Format("Mon"), d.Kind))
+		}
+		return out
+	}
+	for sub, want := range map[*store.Subscription][]string{
+		&private: {"Sun summary", "Mon lesson"},
+		&group:   {"Mon lesson"},
+		&groupOn: {"Sun summary", "Mon lesson"},
+	} {
+		if got := kinds(*sub); !slices.Equal(got, want) {
+			t.Errorf("chat %s: %q, want %q", sub.Address.ChatID, got, want)
+		}
+	}
+}

@@ -686,3 +686,14 @@ func (s *Store) QuestionStats(ctx context.Context) ([]QuestionStat, error) {
 	}
 	return stats, nil
 }
+
+// ChatAnswers counts the answers given in chat (a chat.Address.Key())
+// between from and to, and the right ones.
+func (s *Store) ChatAnswers(ctx context.Context, chat string, from, to time.Time) (answered, correct int, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(correct), 0) FROM answers
+		WHERE chat = ? AND answered_at >= ? AND answered_at < ?`, chat, from.UnixMilli(), to.UnixMilli()).Scan(&answered, &correct)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: answers in %s: %w", chat, err)
+	}
+	return answered, correct, nil
+}

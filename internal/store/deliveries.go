@@ -9,6 +9,18 @@ import (
 	"time"
 )
 
+// DeliveryKind is what a delivery carries.
+type DeliveryKind string
+
+// The kinds of delivery: each subscription has at most one of each per
+// slot.
+const (
+	// LessonDelivery is a lesson: its post, its questions and the review.
+	LessonDelivery DeliveryKind = "lesson"
+	// SummaryDelivery is the weekly summary.
+	SummaryDelivery DeliveryKind = "summary"
+)
+
 // DeliveryState is where a delivery stands in the outbox.
 type DeliveryState string
 
@@ -36,6 +48,8 @@ type Delivery struct {
 	ID int64
 	// SubscriptionID is the subscription the lesson goes to.
 	SubscriptionID int64
+	// Kind is what the delivery carries.
+	Kind DeliveryKind
 	// LessonID is the lesson; empty for an exhausted slot.
 	LessonID string
 	// Slot is the scheduled time, or the time of an on-demand send; unique
@@ -65,13 +79,16 @@ type Delivery struct {
 	// Unknown counts the messages that may or may not have arrived; their
 	// MessageIDs are "".
 	Unknown int
+	// Review is what the lesson's review block holds, as the tutor wrote
+	// it when it first composed the lesson (SetReview); "" until then.
+	Review string
 	// CreatedAt and UpdatedAt are when the row was written first and last.
 	CreatedAt, UpdatedAt time.Time
 }
 
 // deliveryColumns are the columns scanDelivery reads, in order.
 const deliveryColumns = `id, subscription_id, lesson_id, slot, state, attempts, message_ids, last_error,
-	lease_until, created_at, updated_at, inflight, due_at, claimed_by, unknown`
+	lease_until, created_at, updated_at, inflight, due_at, claimed_by, unknown, kind, review`
 
 // scanDelivery reads one row of deliveryColumns.
 func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
@@ -82,10 +99,11 @@ func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 		slot, created, updat int64
 		lease, inflight      sql.NullInt64
 		due                  int64
-		holder               sql.NullString
+		holder, review       sql.NullString
+		kind                 string
 	)
 	err := row.Scan(&d.ID, &d.SubscriptionID, &lesson, &slot, &state, &d.Attempts, &ids, &d.LastError,
-		&lease, &created, &updat, &inflight, &due, &holder, &d.Unknown)
+		&lease, &created, &updat, &inflight, &due, &holder, &d.Unknown, &kind, &review)
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -104,6 +122,8 @@ func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 	}
 	d.DueAt = fromUnix(due)
 	d.ClaimedBy = holder.String
+	d.Kind = DeliveryKind(kind)
+	d.Review = review.String
 	return d, nil
 }
 
@@ -140,7 +160,7 @@ func (s *Store) RecordSent(ctx context.Context, subID int64, lessonID string, at
 // returns ErrNotFound when there is none.
 func (s *Store) LastDelivered(ctx context.Context, subID int64) (Delivery, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries
-		WHERE subscription_id = ? AND lesson_id IS NOT NULL AND state IN ('sent', 'unknown')
+		WHERE subscription_id = ? AND kind = 'lesson' AND lesson_id IS NOT NULL AND state IN ('sent', 'unknown')
 		ORDER BY slot DESC LIMIT 1`, subID)
 	d, err := scanDelivery(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -207,6 +227,32 @@ func (s *Store) UnknownMessages(ctx context.Context, since time.Time) (int, erro
 	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(unknown), 0) FROM deliveries WHERE slot >= ?`,
 		since.Unix()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: unknown messages: %w", err)
+	}
+	return n, nil
+}
+
+// SetReview records what a lesson's review block holds, unless it holds
+// something already, and returns what it holds: the first composition of
+// a lesson chooses its review items, and a delivery resumed after a crash
+// sends the same ones.
+func (s *Store) SetReview(ctx context.Context, id int64, review string) (string, error) {
+	var stored string
+	err := s.queryRow(ctx, fmt.Sprintf("set the review of delivery %d", id), []any{&stored},
+		`UPDATE deliveries SET review = coalesce(review, ?) WHERE id = ? RETURNING review`, review, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return stored, err
+}
+
+// LessonsSent counts the lessons sent to a subscription whose slot is in
+// [from, to).
+func (s *Store) LessonsSent(ctx context.Context, subID int64, from, to time.Time) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM deliveries
+		WHERE subscription_id = ? AND kind = 'lesson' AND state = 'sent' AND slot >= ? AND slot < ?`,
+		subID, from.Unix(), to.Unix()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: lessons sent to %d: %w", subID, err)
 	}
 	return n, nil
 }

@@ -46,7 +46,7 @@ func TestRecordSent(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Delivery{
-			ID: d.ID, SubscriptionID: sub.ID, LessonID: "2025-03-02-halt", Slot: at, State: DeliverySent,
+			ID: d.ID, SubscriptionID: sub.ID, Kind: LessonDelivery, LessonID: "2025-03-02-halt", Slot: at, State: DeliverySent,
 			Attempts: 1, MessageIDs: []string{}, CreatedAt: at, UpdatedAt: at, Inflight: -1, DueAt: at,
 		}
 		if d.ID == 0 || !reflect.DeepEqual(d, want) {

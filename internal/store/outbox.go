@@ -17,10 +17,17 @@ import (
 // enqueueChunk is how many rows one INSERT of EnqueueSlot writes.
 const enqueueChunk = 500
 
-// EnqueueSlot writes a pending delivery at slot for each subscription,
-// skipping those that already have a row for that slot, in one
-// transaction. It returns how many rows it wrote.
+// EnqueueSlot writes a pending lesson delivery at slot for each
+// subscription, skipping those that already have one for that slot, in
+// one transaction. It returns how many rows it wrote.
 func (s *Store) EnqueueSlot(ctx context.Context, subIDs []int64, slot time.Time) (int, error) {
+	return s.Enqueue(ctx, LessonDelivery, subIDs, slot)
+}
+
+// Enqueue writes a pending delivery of kind at slot for each subscription,
+// skipping those that already have one of that kind for that slot, in one
+// transaction. It returns how many rows it wrote.
+func (s *Store) Enqueue(ctx context.Context, kind DeliveryKind, subIDs []int64, slot time.Time) (int, error) {
 	if len(subIDs) == 0 {
 		return 0, nil
 	}
@@ -38,16 +45,16 @@ func (s *Store) EnqueueSlot(ctx context.Context, subIDs []int64, slot time.Time)
 	for start := 0; start < len(subIDs); start += enqueueChunk {
 		ids := subIDs[start:min(start+enqueueChunk, len(subIDs))]
 		var q strings.Builder
-		q.WriteString(`INSERT INTO deliveries (subscription_id, slot, state, due_at, created_at, updated_at) VALUES `)
-		args := make([]any, 0, len(ids)*4)
+		q.WriteString(`INSERT INTO deliveries (subscription_id, kind, slot, state, due_at, created_at, updated_at) VALUES `)
+		args := make([]any, 0, len(ids)*6)
 		for i, id := range ids {
 			if i > 0 {
 				q.WriteString(",")
 			}
-			q.WriteString("(?, ?, 'pending', ?, ?, ?)")
-			args = append(args, id, slot.Unix(), slot.Unix(), now, now)
+			q.WriteString("(?, ?, ?, 'pending', ?, ?, ?)")
+			args = append(args, id, string(kind), slot.Unix(), slot.Unix(), now, now)
 		}
-		q.WriteString(` ON CONFLICT (subscription_id, slot) DO NOTHING`)
+		q.WriteString(` ON CONFLICT (subscription_id, slot, kind) DO NOTHING`)
 		res, err := tx.ExecContext(ctx, q.String(), args...)
 		if err != nil {
 			return 0, fmt.Errorf("store: enqueue slot %s: %w", slot, err)

@@ -362,6 +362,14 @@ func fromNullUnix(n sql.NullInt64) time.Time {
 	return fromUnix(n.Int64)
 }
 
+// nullBool stores an optional bool as NULL, 0 or 1.
+func nullBool(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return boolInt(*b)
+}
+
 // boolInt stores a bool as SQLite's 0 or 1.
 func boolInt(b bool) int {
 	if b {

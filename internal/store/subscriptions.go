@@ -96,11 +96,23 @@ type Subscription struct {
 	CreatedBy string
 	// CreatedAt is when the row was created.
 	CreatedAt time.Time
+	// Summary is the chat's choice of the weekly summary: nil for the
+	// default (on in a private chat, off elsewhere).
+	Summary *bool
+}
+
+// SummaryOn reports whether the chat gets the weekly summary: its own
+// choice, or the default for its kind (on in a private chat).
+func (s Subscription) SummaryOn() bool {
+	if s.Summary != nil {
+		return *s.Summary
+	}
+	return s.Kind == chat.Private
 }
 
 // subscriptionColumns are the columns scanSubscription reads, in order.
 const subscriptionColumns = `id, platform, chat_id, thread_id, kind, hour, minute, zone, weekdays,
-	level, language, paused_until, active, created_by, created_at`
+	level, language, paused_until, active, created_by, created_at, summary`
 
 // scanSubscription reads one row of subscriptionColumns, and counts it
 // (see SubscriptionRowsRead).
@@ -113,10 +125,11 @@ func (s *Store) scanSubscription(row interface{ Scan(...any) error }) (Subscript
 		paused    sql.NullInt64
 		active    bool
 		createdAt int64
+		summary   sql.NullBool
 	)
 	err := row.Scan(&sub.ID, &sub.Address.Platform, &sub.Address.ChatID, &sub.Address.ThreadID, &kind,
 		&sub.Hour, &sub.Minute, &sub.Zone, &weekdays, &sub.Level, &sub.Language, &paused, &active,
-		&sub.CreatedBy, &createdAt)
+		&sub.CreatedBy, &createdAt, &summary)
 	if err != nil {
 		return Subscription{}, err
 	}
@@ -125,6 +138,10 @@ func (s *Store) scanSubscription(row interface{ Scan(...any) error }) (Subscript
 	sub.PausedUntil = fromNullUnix(paused)
 	sub.Active = active
 	sub.CreatedAt = fromUnix(createdAt)
+	if summary.Valid {
+		on := summary.Bool
+		sub.Summary = &on
+	}
 	return sub, nil
 }
 
@@ -162,12 +179,12 @@ func (s *Store) EnsureChat(ctx context.Context, sub Subscription) (Subscription,
 	}
 	defer tx.Rollback()
 	_, err = tx.ExecContext(ctx, `INSERT INTO subscriptions (platform, chat_id, thread_id, kind, hour, minute,
-			zone, weekdays, level, language, paused_until, active, created_by, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			zone, weekdays, level, language, paused_until, active, created_by, created_at, summary)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (platform, chat_id, thread_id) DO NOTHING`,
 		sub.Address.Platform, sub.Address.ChatID, sub.Address.ThreadID, string(sub.Kind), sub.Hour, sub.Minute,
 		sub.Zone, int64(sub.Weekdays), sub.Level, sub.Language, unixOrNull(sub.PausedUntil), boolInt(sub.Active),
-		sub.CreatedBy, sub.CreatedAt.Unix())
+		sub.CreatedBy, sub.CreatedAt.Unix(), nullBool(sub.Summary))
 	if err != nil {
 		return Subscription{}, fmt.Errorf("store: ensure chat %s: %w", sub.Address.Key(), err)
 	}
@@ -193,10 +210,10 @@ func (s *Store) SaveSubscription(ctx context.Context, sub Subscription) error {
 	defer s.unlockWrite()
 	res, err := s.db.ExecContext(ctx, `UPDATE subscriptions
 		SET kind = ?, hour = ?, minute = ?, zone = ?, weekdays = ?, level = ?, language = ?,
-			paused_until = ?, active = ?
+			paused_until = ?, active = ?, summary = ?
 		WHERE id = ?`,
 		string(sub.Kind), sub.Hour, sub.Minute, sub.Zone, int64(sub.Weekdays), sub.Level, sub.Language,
-		unixOrNull(sub.PausedUntil), boolInt(sub.Active), sub.ID)
+		unixOrNull(sub.PausedUntil), boolInt(sub.Active), nullBool(sub.Summary), sub.ID)
 	if err != nil {
 		return fmt.Errorf("store: save subscription %d: %w", sub.ID, err)
 	}
@@ -222,15 +239,16 @@ func (s *Store) SaveChat(ctx context.Context, sub Subscription) (int64, error) {
 	}
 	var id int64
 	err := s.queryRow(ctx, "save chat "+sub.Address.Key(), []any{&id}, `INSERT INTO subscriptions (platform, chat_id,
-			thread_id, kind, hour, minute, zone, weekdays, level, language, paused_until, active, created_by, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			thread_id, kind, hour, minute, zone, weekdays, level, language, paused_until, active, created_by, created_at, summary)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (platform, chat_id, thread_id) DO UPDATE SET kind = excluded.kind, hour = excluded.hour,
 			minute = excluded.minute, zone = excluded.zone, weekdays = excluded.weekdays, level = excluded.level,
-			language = excluded.language, paused_until = excluded.paused_until, active = excluded.active
+			language = excluded.language, paused_until = excluded.paused_until, active = excluded.active,
+			summary = excluded.summary
 		RETURNING id`,
 		sub.Address.Platform, sub.Address.ChatID, sub.Address.ThreadID, string(sub.Kind), sub.Hour, sub.Minute,
 		sub.Zone, int64(sub.Weekdays), sub.Level, sub.Language, unixOrNull(sub.PausedUntil), boolInt(sub.Active),
-		sub.CreatedBy, sub.CreatedAt.Unix())
+		sub.CreatedBy, sub.CreatedAt.Unix(), nullBool(sub.Summary))
 	return id, err
 }
 

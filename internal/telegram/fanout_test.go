@@ -123,7 +123,7 @@ func benchmarkFanOutNaive(b *testing.B) {
 	ctx := context.Background()
 	lessons := &deliverytest.Lessons{Size: deliverytest.FanOutLessonSize}
 	lessons.Add("l1")
-	msgs, _ := lessons.DeliveryMessages(store.Subscription{}, "l1")
+	msgs, _ := lessons.Messages("l1")
 	total := deliverytest.Stats{RateLimitedAs: "429", CPUNote: "bot and fake server together"}
 	b.ResetTimer()
 	for range b.N {

@@ -116,6 +116,56 @@ const (
 	keyReloaded       key = "reloaded"
 	keyPreviewUsage   key = "preview_usage"
 	keyPreviewUnknown key = "preview_unknown"
+
+	// Spaced review, streaks, the weekly summary, export and deletion.
+	keyHelpReview      key = "help_review"
+	keyHelpSummary     key = "help_summary"
+	keyHelpExport      key = "help_export"
+	keyHelpDelete      key = "help_deletemydata"
+	keyReviewTitle     key = "review_title"
+	keyReviewCloze     key = "review_cloze"
+	keyReviewTerm      key = "review_term"
+	keyKnowThis        key = "know_this"
+	keyReviewBlock     key = "review_block"
+	keyReviewRight     key = "review_right"
+	keyReviewWrong     key = "review_wrong"
+	keyReviewKnown     key = "review_known"
+	keyReviewAlready   key = "review_already"
+	keyReviewGone      key = "review_gone"
+	keyReviewNone      key = "review_none"
+	keyReviewEmpty     key = "review_empty"
+	keyReviewDone      key = "review_done"
+	keyReviewNext      key = "review_next"
+	keyReviewPrivate   key = "review_private"
+	keyReviewButton    key = "review_button"
+	keyReviewChannel   key = "review_channel"
+	keyWord            key = "word"
+	keyWords           key = "words"
+	keyToday           key = "today"
+	keyTomorrow        key = "tomorrow"
+	keyStreakFreezes   key = "streak_freezes"
+	keyFreeze          key = "freeze"
+	keyFreezes         key = "freezes"
+	keySummaryTitle    key = "summary_title"
+	keySummaryPrivate  key = "summary_private"
+	keySummaryGroup    key = "summary_group_title"
+	keySummaryGroupTxt key = "summary_group"
+	keySummaryNoMiss   key = "summary_no_miss"
+	keySummaryOn       key = "summary_on"
+	keySummaryOff      key = "summary_off"
+	keyBadSummary      key = "bad_summary"
+	keyExportAnki      key = "export_anki"
+	keyExportCSV       key = "export_csv"
+	keyExportNone      key = "export_none"
+	keyExportPrivate   key = "export_private"
+	keyBadExport       key = "bad_export"
+	keyDeleteAsk       key = "delete_ask"
+	keyDeleteButton    key = "delete_button"
+	keyDeleted         key = "deleted"
+	keyDeletedNothing  key = "deleted_nothing"
+	keyBadDelete       key = "bad_delete"
+	keyWordGone        key = "word_gone"
+	keyYou             key = "you"
 )
 
 // catalog holds every user-facing text, by language then key. Texts are
@@ -226,6 +276,55 @@ var catalog = map[string]map[key]string{
 		keyReloaded:       "Reloaded: %s.",
 		keyPreviewUsage:   "Say which lesson, for example: /preview %s",
 		keyPreviewUnknown: "There is no lesson %q. Send /reload to see the lessons' problems.",
+
+		keyHelpReview:      "/review: go over the words due for review, one at a time",
+		keyHelpSummary:     "/summary on|off: a summary of the week in this chat",
+		keyHelpExport:      "/export [csv]: your words as a file for Anki (or, with csv, a spreadsheet)",
+		keyHelpDelete:      "/deletemydata: delete everything lessonbot keeps about you",
+		keyReviewTitle:     "Review %d/%d",
+		keyReviewCloze:     "Which translation fits the gap?\n“%s”",
+		keyReviewTerm:      "What does “%s” mean?",
+		keyKnowThis:        "I know this",
+		keyReviewBlock:     "Review: %s from earlier lessons, after the quiz.",
+		keyReviewRight:     "✅ Right! It comes back %s.",
+		keyReviewWrong:     "❌ It was “%s”. It comes back %s.",
+		keyReviewKnown:     "Marked as known: it will not come back.",
+		keyReviewAlready:   "You already reviewed this word today; nothing changed.",
+		keyReviewGone:      "This word is no longer in the lessons.",
+		keyReviewNone:      "Nothing to review today. Next review: %s, %s.",
+		keyReviewEmpty:     "No words to review yet: answer a lesson's quiz, and the words you miss come back here.",
+		keyReviewDone:      "Review done: %s. Next review: %s, %s.",
+		keyReviewNext:      "Review done: %s. Nothing else is due.",
+		keyReviewPrivate:   "Your review is your own: open it in our private chat.",
+		keyReviewButton:    "Review in private",
+		keyReviewChannel:   "Reviews are personal: send /review to me in a private chat.",
+		keyWord:            "%d word",
+		keyWords:           "%d words",
+		keyToday:           "today",
+		keyTomorrow:        "tomorrow",
+		keyStreakFreezes:   "%s (%s held)",
+		keyFreeze:          "%d freeze",
+		keyFreezes:         "%d freezes",
+		keySummaryTitle:    "Your week",
+		keySummaryPrivate:  "Lessons: %d\nAnswers: %d, %d%% right\nWords learned: %d; due for review: %d\nStreak: %s",
+		keySummaryGroup:    "This week in the chat",
+		keySummaryGroupTxt: "Top 3:\n%s\nMost missed word: %s\nLessons delivered: %d",
+		keySummaryNoMiss:   "none",
+		keySummaryOn:       "Weekly summary: on, every %s at %s.",
+		keySummaryOff:      "Weekly summary: off.",
+		keyBadSummary:      "Say /summary on or /summary off.",
+		keyExportAnki:      "Your %s for Anki: in Anki, File › Import, then choose this file (note type Basic; Basique in a French Anki).",
+		keyExportCSV:       "Your %s as a spreadsheet file (CSV).",
+		keyExportNone:      "You have no words yet: they come as you answer the quizzes.",
+		keyExportPrivate:   "Your words are your own: send /export to me in a private chat.",
+		keyBadExport:       "Say /export for Anki, or /export csv for a spreadsheet.",
+		keyDeleteAsk:       "This deletes everything lessonbot keeps about you: your answers, your words to review, your streak, and the subscription of your private chat. It cannot be undone. Press the button, or send /deletemydata confirm.",
+		keyDeleteButton:    "Delete my data",
+		keyDeleted:         "Deleted: %d answers, %d review words, %d streak days, %d learner record, %d subscription and %d deliveries. The messages already in this chat stay; the platform keeps those. Send /start to begin afresh.",
+		keyDeletedNothing:  "lessonbot keeps nothing about you.",
+		keyBadDelete:       "Send /deletemydata, or /deletemydata confirm to delete at once.",
+		keyWordGone:        "(A word of a lesson that is no longer in service.)",
+		keyYou:             "you",
 	},
 	"fr": {
 		keyLevel:       "Niveau %s",
@@ -332,6 +431,55 @@ var catalog = map[string]map[key]string{
 		keyReloaded:       "Rechargé : %s.",
 		keyPreviewUsage:   "Précisez la leçon, par exemple : /preview %s",
 		keyPreviewUnknown: "Il n'y a pas de leçon %q. Envoyez /reload pour voir les problèmes des leçons.",
+
+		keyHelpReview:      "/review : réviser les mots du jour, un à un",
+		keyHelpSummary:     "/summary on|off : le bilan de la semaine dans cette discussion",
+		keyHelpExport:      "/export [csv] : vos mots dans un fichier pour Anki (ou, avec csv, un tableur)",
+		keyHelpDelete:      "/deletemydata : effacer tout ce que lessonbot garde sur vous",
+		keyReviewTitle:     "Révision %d/%d",
+		keyReviewCloze:     "Quelle traduction convient au blanc ?\n« %s »",
+		keyReviewTerm:      "Que veut dire « %s » ?",
+		keyKnowThis:        "Je connais",
+		keyReviewBlock:     "Révision : %s des leçons précédentes, après le quiz.",
+		keyReviewRight:     "✅ Exact ! Il reviendra %s.",
+		keyReviewWrong:     "❌ C'était « %s ». Il reviendra %s.",
+		keyReviewKnown:     "Marqué comme connu : il ne reviendra plus.",
+		keyReviewAlready:   "Vous avez déjà révisé ce mot aujourd'hui ; rien n'a changé.",
+		keyReviewGone:      "Ce mot ne fait plus partie des leçons.",
+		keyReviewNone:      "Rien à réviser aujourd'hui. Prochaine révision : %s, %s.",
+		keyReviewEmpty:     "Pas encore de mots à réviser : répondez au quiz d'une leçon, et les mots manqués reviendront ici.",
+		keyReviewDone:      "Révision terminée : %s. Prochaine révision : %s, %s.",
+		keyReviewNext:      "Révision terminée : %s. Rien d'autre à réviser.",
+		keyReviewPrivate:   "Votre révision vous est propre : ouvrez-la dans notre discussion privée.",
+		keyReviewButton:    "Réviser en privé",
+		keyReviewChannel:   "Les révisions sont personnelles : envoyez-moi /review en discussion privée.",
+		keyWord:            "%d mot",
+		keyWords:           "%d mots",
+		keyToday:           "aujourd'hui",
+		keyTomorrow:        "demain",
+		keyStreakFreezes:   "%s (%s en réserve)",
+		keyFreeze:          "%d joker",
+		keyFreezes:         "%d jokers",
+		keySummaryTitle:    "Votre semaine",
+		keySummaryPrivate:  "Leçons : %d\nRéponses : %d, %d %% justes\nMots appris : %d ; à réviser : %d\nSérie : %s",
+		keySummaryGroup:    "La semaine dans la discussion",
+		keySummaryGroupTxt: "Top 3 :\n%s\nMot le plus manqué : %s\nLeçons envoyées : %d",
+		keySummaryNoMiss:   "aucun",
+		keySummaryOn:       "Bilan de la semaine : activé, chaque %s à %s.",
+		keySummaryOff:      "Bilan de la semaine : désactivé.",
+		keyBadSummary:      "Envoyez /summary on ou /summary off.",
+		keyExportAnki:      "Vos %s pour Anki : dans Anki, Fichier › Importer, puis choisissez ce fichier (type de note Basique).",
+		keyExportCSV:       "Vos %s dans un fichier pour tableur (CSV).",
+		keyExportNone:      "Vous n'avez pas encore de mots : ils viennent avec vos réponses aux quiz.",
+		keyExportPrivate:   "Vos mots vous sont propres : envoyez-moi /export en discussion privée.",
+		keyBadExport:       "Envoyez /export pour Anki, ou /export csv pour un tableur.",
+		keyDeleteAsk:       "Ceci efface tout ce que lessonbot garde sur vous : vos réponses, vos mots à réviser, votre série et l'abonnement de votre discussion privée. C'est irréversible. Appuyez sur le bouton, ou envoyez /deletemydata confirm.",
+		keyDeleteButton:    "Effacer mes données",
+		keyDeleted:         "Effacé : %d réponses, %d mots à réviser, %d jours de série, %d fiche d'apprenant, %d abonnement et %d envois. Les messages déjà dans cette discussion restent : la plateforme les garde. Envoyez /start pour repartir de zéro.",
+		keyDeletedNothing:  "lessonbot ne garde rien sur vous.",
+		keyBadDelete:       "Envoyez /deletemydata, ou /deletemydata confirm pour effacer tout de suite.",
+		keyWordGone:        "(Un mot d'une leçon qui n'est plus en service.)",
+		keyYou:             "vous",
 	},
 }
 
@@ -356,6 +504,22 @@ var (
 	frenchShortDays = [...]string{"dim", "lun", "mar", "mer", "jeu", "ven", "sam"}
 	frenchMonths    = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
 )
+
+// wordCount writes "1 word", "3 words" or "1 mot", "3 mots".
+func wordCount(lang string, n int) string {
+	if n == 1 || (lang == "fr" && n == 0) {
+		return say(lang, keyWord, n)
+	}
+	return say(lang, keyWords, n)
+}
+
+// freezeCount writes "1 freeze", "2 freezes" or "1 joker", "2 jokers".
+func freezeCount(lang string, n int) string {
+	if n == 1 || (lang == "fr" && n == 0) {
+		return say(lang, keyFreeze, n)
+	}
+	return say(lang, keyFreezes, n)
+}
 
 // dayCount writes "1 day", "3 days" or "1 jour", "3 jours".
 func dayCount(lang string, n int) string {

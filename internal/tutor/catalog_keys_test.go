@@ -135,16 +135,19 @@ func TestCatalogBothLanguages(t *testing.T) {
 func TestCommandsDescribed(t *testing.T) {
 	h := newHarness(t)
 	want := []string{"help", "subscribe", "unsubscribe", "pause", "resume", "settings", "time", "timezone", "days",
-		"level", "language", "lesson", "read", "quiz", "score", "leaderboard", "stats", "reload", "preview"}
+		"level", "language", "lesson", "read", "quiz", "score", "leaderboard", "review", "summary", "export",
+		"deletemydata", "stats", "reload", "preview"}
 	manage := map[string]bool{"subscribe": true, "unsubscribe": true, "pause": true, "resume": true, "time": true,
-		"timezone": true, "days": true, "level": true, "language": true}
+		"timezone": true, "days": true, "level": true, "language": true, "summary": true}
 	admin := map[string]bool{"stats": true, "reload": true, "preview": true}
+	private := map[string]bool{"review": true, "export": true, "deletemydata": true}
 	var names []string
 	for _, c := range h.tutor.Commands() {
 		names = append(names, c.Name)
 		t.Run(c.Name, func(t *testing.T) {
-			if c.Manage != manage[c.Name] || c.Admin != admin[c.Name] {
-				t.Errorf("manage %v admin %v, want %v %v", c.Manage, c.Admin, manage[c.Name], admin[c.Name])
+			if c.Manage != manage[c.Name] || c.Admin != admin[c.Name] || c.Private != private[c.Name] {
+				t.Errorf("manage %v admin %v private %v, want %v %v %v", c.Manage, c.Admin, c.Private,
+					manage[c.Name], admin[c.Name], private[c.Name])
 			}
 			if len(c.Description) != len(Languages) {
 				t.Errorf("descriptions %v, want one per language %v", c.Description, Languages)

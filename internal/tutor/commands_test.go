@@ -23,7 +23,8 @@ func mustZone(name string) *time.Location {
 
 func TestStartAndHelp(t *testing.T) {
 	userCommands := []string{"/help", "/subscribe", "/unsubscribe", "/pause", "/resume", "/settings", "/time",
-		"/timezone", "/days", "/level", "/language", "/lesson", "/read", "/quiz", "/score", "/leaderboard"}
+		"/timezone", "/days", "/level", "/language", "/lesson", "/read", "/quiz", "/score", "/leaderboard",
+		"/review", "/summary", "/export", "/deletemydata"}
 	adminCommands := []string{"/stats", "/reload", "/preview"}
 	tests := []struct {
 		name      string

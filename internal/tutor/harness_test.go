@@ -266,8 +266,14 @@ func newHarness(t testing.TB) *harness {
 
 func newHarnessWith(t testing.TB, settings Settings) *harness {
 	t.Helper()
+	return newHarnessAt(t, settings, filepath.Join(t.TempDir(), "t.db"))
+}
+
+// newHarnessAt is newHarnessWith on the database at path.
+func newHarnessAt(t testing.TB, settings Settings, path string) *harness {
+	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	st, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,17 +67,6 @@ func (t *Tutor) NextLessonID(ctx context.Context, sub store.Subscription) (strin
 	return l.ID, nil
 }
 
-// DeliveryMessages composes a scheduled lesson for a subscription, in its
-// language: the post, then its questions. ok is false when the library no
-// longer has the lesson.
-func (t *Tutor) DeliveryMessages(sub store.Subscription, lessonID string) ([]chat.Message, bool) {
-	l, ok := t.lessons.Library().Lookup(lessonID)
-	if !ok {
-		return nil, false
-	}
-	return t.LessonMessages(l, t.language(sub)), true
-}
-
 // ArticleMessage is the full article of a lesson, one block per
 // paragraph; adapters split it into as many messages as their limits
 // need, at paragraph boundaries.
@@ -123,12 +112,23 @@ func (t *Tutor) current(ctx context.Context, sub store.Subscription) (*lesson.Le
 }
 
 func (t *Tutor) sendLesson(ctx context.Context, c *call) ([]chat.Message, error) {
-	l, err := t.current(ctx, c.sub)
+	l, err := t.lessonNow(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	if l != nil {
-		return t.LessonMessages(l, c.lang), nil
+	if l == nil {
+		return text(say(c.lang, keyNoLesson)), nil
+	}
+	return t.reviewOnDemand(ctx, c, t.LessonMessages(l, c.lang))
+}
+
+// lessonNow returns the lesson /lesson shows: the chat's current one or,
+// when it has none yet, its next one, recorded as delivered; nil when
+// none is left.
+func (t *Tutor) lessonNow(ctx context.Context, c *call) (*lesson.Lesson, error) {
+	l, err := t.current(ctx, c.sub)
+	if err != nil || l != nil {
+		return l, err
 	}
 	// Another /lesson may have recorded a lesson for this chat, or made
 	// its row, since c.sub was read: look again once it is our turn.
@@ -137,33 +137,23 @@ func (t *Tutor) sendLesson(ctx context.Context, c *call) ([]chat.Message, error)
 	if c.sub, err = t.chat(ctx, c.cmd.Chat, c.cmd.Kind); err != nil {
 		return nil, err
 	}
-	if l, err = t.current(ctx, c.sub); err != nil {
+	if l, err = t.current(ctx, c.sub); err != nil || l != nil {
+		return l, err
+	}
+	if l, err = t.nextLesson(ctx, c.sub); err != nil || l == nil {
 		return nil, err
-	}
-	if l != nil {
-		return t.LessonMessages(l, c.lang), nil
-	}
-	if l, err = t.nextLesson(ctx, c.sub); err != nil {
-		return nil, err
-	}
-	if l == nil {
-		return text(say(c.lang, keyNoLesson)), nil
 	}
 	if c.sub.ID == 0 {
 		if err := t.save(ctx, c); err != nil {
 			return nil, err
 		}
 	}
-	_, err = t.store.RecordSent(ctx, c.sub.ID, l.ID, t.now())
-	if errors.Is(err, store.ErrDuplicate) {
-		// The scheduled delivery took that lesson meanwhile: it is the
-		// chat's current lesson now.
-		return t.LessonMessages(l, c.lang), nil
-	}
-	if err != nil {
+	// A duplicate: the scheduled delivery took that lesson meanwhile; it
+	// is the chat's current lesson now.
+	if _, err = t.store.RecordSent(ctx, c.sub.ID, l.ID, t.now()); err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return nil, err
 	}
-	return t.LessonMessages(l, c.lang), nil
+	return l, nil
 }
 
 func (t *Tutor) read(ctx context.Context, c *call) ([]chat.Message, error) {
@@ -201,6 +191,22 @@ func (t *Tutor) Press(ctx context.Context, p chat.Press) chat.PressReply {
 		return chat.PressReply{Notice: say(t.settings.Language, keyTrouble)}
 	}
 	lang := t.language(sub)
+	if m := reviewData.FindStringSubmatch(p.Data); m != nil {
+		reply, err := t.pressReview(ctx, p, sub, lang, m)
+		if err != nil {
+			t.log.Error("review press failed", "chat_id", p.Chat.Key(), "err", err)
+			return chat.PressReply{Notice: say(lang, keyTrouble)}
+		}
+		return reply
+	}
+	if p.Data == deleteData {
+		msgs, err := t.deleteUser(ctx, p.From, lang)
+		if err != nil {
+			t.log.Error("deleting a learner's data failed", "chat_id", p.Chat.Key(), "err", err)
+			return chat.PressReply{Notice: say(lang, keyTrouble)}
+		}
+		return chat.PressReply{Messages: msgs}
+	}
 	if m := readData.FindStringSubmatch(p.Data); m != nil {
 		l, ok := t.lessons.Library().Lookup(m[1])
 		if !ok {
@@ -231,12 +237,19 @@ func (t *Tutor) answer(ctx context.Context, p chat.Press, sub store.Subscription
 	if err != nil {
 		return chat.PressReply{}, err
 	}
+	now := t.now()
 	stored, first, err := t.store.RecordAnswer(ctx, store.Answer{
 		LearnerID: learner, Chat: p.Chat.Key(), LessonID: q.LessonID, QuestionKey: q.Key,
-		Choice: choice, Correct: choice == q.Correct, At: t.now(),
+		Choice: choice, Correct: choice == q.Correct, At: now,
 	})
 	if err != nil {
 		return chat.PressReply{}, err
+	}
+	if first {
+		if err := t.learn(ctx, learner, p.Chat, sub, q, choice == q.Correct, now); err != nil {
+			// The answer counts; its review comes with the next one.
+			t.log.Error("taking an answer into the review failed", "chat_id", p.Chat.Key(), "question", q.Key, "err", err)
+		}
 	}
 	if !first {
 		earlier := ""

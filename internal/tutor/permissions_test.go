@@ -80,7 +80,7 @@ func TestPermissions(t *testing.T) {
 		}
 		q := h.questions(bakeryID)[0]
 		h.answer(mel, q, true)
-		if got, want := oneTextOf(t, h.send(mel, "/score"), 0), "Mel: 1/1 correct (100%). Streak: 1 day."; got != want {
+		if got, want := oneTextOf(t, h.send(mel, "/score"), 0), "Mel: 1/1 correct (100%). Streak: 1 day (0 freezes held)."; got != want {
 			t.Errorf("/score: %q, want %q", got, want)
 		}
 		after := h.mustRow(eve.addr)

@@ -15,6 +15,8 @@ type questionCache struct {
 	mu       sync.Mutex
 	lib      *lesson.Library
 	byLesson map[string][]quiz.Question
+	// reviews holds each lesson's review questions (quiz.Reviews).
+	reviews map[string][]quiz.Question
 }
 
 // questions returns the quiz of lesson id in the library in service, and
@@ -37,7 +39,7 @@ func (t *Tutor) questions(id string) (qs []quiz.Question, l *lesson.Lesson, ok b
 	qs = quiz.Questions(l, lib, t.settings.Questions)
 	c.mu.Lock()
 	if c.lib != lib {
-		c.lib, c.byLesson = lib, map[string][]quiz.Question{}
+		c.lib, c.byLesson, c.reviews = lib, map[string][]quiz.Question{}, map[string][]quiz.Question{}
 	}
 	c.byLesson[id] = qs
 	c.mu.Unlock()

@@ -48,20 +48,22 @@ func TestScore(t *testing.T) {
 		want   string
 	}
 	utc := func(day, hour, minute int) time.Time { return time.Date(2026, 3, day, hour, minute, 0, 0, time.UTC) }
-	// The chat is in Paris (UTC+1): 22:30 UTC Monday is still Monday
-	// there, 23:30 UTC Tuesday is already Wednesday, so Tuesday has no
-	// answer in Paris even though it has one in UTC.
+	// The chat is in Paris (UTC+1), and a learner's day starts at 04:00:
+	// 22:30 UTC Monday is Monday there, and 23:30 UTC Tuesday (00:30
+	// Wednesday in Paris) still counts for Tuesday. After the third day in
+	// a row comes the free freeze, which covers Saturday 7; seven active
+	// days earn another.
 	steps := []step{
-		{utc(2, 22, 30), 0, "Ann: 1/1 correct (100%). Streak: 1 day."},
-		{utc(3, 23, 30), 1, "Ann: 1/2 correct (50%). Streak: 1 day."},
-		{utc(4, 20, 0), 2, "Ann: 2/3 correct (67%). Streak: 1 day."},
-		{utc(5, 9, 0), -1, "Ann: 2/3 correct (67%). Streak: 1 day."},
-		{utc(5, 10, 0), 4, "Ann: 3/4 correct (75%). Streak: 2 days."},
-		{utc(6, 10, 0), 6, "Ann: 4/5 correct (80%). Streak: 3 days."},
-		// No answer on Saturday 7: the streak is over by Sunday.
-		{utc(8, 10, 0), -1, "Ann: 4/5 correct (80%). Streak: 0 days."},
-		{utc(8, 11, 0), 7, "Ann: 4/6 correct (67%). Streak: 1 day."},
-		{utc(9, 8, 0), 8, "Ann: 5/7 correct (71%). Streak: 2 days."},
+		{utc(2, 22, 30), 0, "Ann: 1/1 correct (100%). Streak: 1 day (0 freezes held)."},
+		{utc(3, 23, 30), 1, "Ann: 1/2 correct (50%). Streak: 2 days (0 freezes held)."},
+		{utc(4, 20, 0), 2, "Ann: 2/3 correct (67%). Streak: 3 days (1 freeze held)."},
+		{utc(5, 9, 0), -1, "Ann: 2/3 correct (67%). Streak: 3 days (1 freeze held)."},
+		{utc(5, 10, 0), 4, "Ann: 3/4 correct (75%). Streak: 4 days (1 freeze held)."},
+		{utc(6, 10, 0), 6, "Ann: 4/5 correct (80%). Streak: 5 days (1 freeze held)."},
+		// No answer on Saturday 7: the freeze covers it.
+		{utc(8, 10, 0), -1, "Ann: 4/5 correct (80%). Streak: 6 days (0 freezes held)."},
+		{utc(8, 11, 0), 7, "Ann: 4/6 correct (67%). Streak: 7 days (0 freezes held)."},
+		{utc(9, 8, 0), 8, "Ann: 5/7 correct (71%). Streak: 8 days (1 freeze held)."},
 	}
 	h := newHarness(t)
 	ann := inPrivate("7", "Ann")
@@ -87,11 +89,12 @@ func TestScore(t *testing.T) {
 
 	t.Run("OKFrench", func(t *testing.T) {
 		h.sendAll(ann, "/language fr")
-		if got, want := h.reply(ann, "/score"), "Ann : 5/7 bonnes réponses (71 %). Série : 2 jours."; got != want {
+		if got, want := h.reply(ann, "/score"), "Ann : 5/7 bonnes réponses (71 %). Série : 8 jours (1 joker en réserve)."; got != want {
 			t.Errorf("%q, want %q", got, want)
 		}
+		// Two days missed with one freeze: the streak is broken.
 		h.setClock(utc(12, 8, 0))
-		if got, want := h.reply(ann, "/score"), "Ann : 5/7 bonnes réponses (71 %). Série : 0 jour."; got != want {
+		if got, want := h.reply(ann, "/score"), "Ann : 5/7 bonnes réponses (71 %). Série : 0 jour (0 joker en réserve)."; got != want {
 			t.Errorf("%q, want %q", got, want)
 		}
 	})
@@ -112,37 +115,6 @@ func TestScore(t *testing.T) {
 			t.Errorf("channel /score: %q", got)
 		}
 	})
-}
-
-func TestStreak(t *testing.T) {
-	tokyo := mustZone("Asia/Tokyo")
-	at := func(day, hour int, loc *time.Location) time.Time { return time.Date(2026, 3, day, hour, 0, 0, 0, loc) }
-	tests := []struct {
-		name  string
-		times []time.Time
-		loc   *time.Location
-		now   time.Time
-		want  int
-	}{
-		{"OKNone", nil, time.UTC, at(5, 12, time.UTC), 0},
-		{"OKToday", []time.Time{at(5, 9, time.UTC)}, time.UTC, at(5, 12, time.UTC), 1},
-		{"OKYesterdayOnly", []time.Time{at(4, 9, time.UTC)}, time.UTC, at(5, 12, time.UTC), 1},
-		{"OKTwoDaysAgoIsOver", []time.Time{at(3, 9, time.UTC)}, time.UTC, at(5, 12, time.UTC), 0},
-		{"OKRun", []time.Time{at(5, 9, time.UTC), at(4, 9, time.UTC), at(4, 8, time.UTC), at(3, 23, time.UTC)}, time.UTC, at(5, 12, time.UTC), 3},
-		{"OKGapResets", []time.Time{at(5, 9, time.UTC), at(3, 9, time.UTC), at(2, 9, time.UTC)}, time.UTC, at(5, 12, time.UTC), 1},
-		// 16:00 UTC on the 4th is 01:00 on the 5th in Tokyo.
-		{"OKChatZone", []time.Time{at(4, 16, time.UTC), at(3, 16, time.UTC)}, tokyo, at(5, 12, tokyo), 2},
-		{"OKChatZoneGap", []time.Time{at(4, 16, time.UTC), at(3, 12, time.UTC)}, tokyo, at(5, 12, tokyo), 1},
-		// Across the spring-forward night in Paris.
-		{"OKAcrossDST", []time.Time{at(30, 8, time.UTC), at(29, 8, time.UTC), at(28, 8, time.UTC)}, paris, at(30, 12, paris), 3},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := streak(tt.times, tt.loc, tt.now); got != tt.want {
-				t.Errorf("streak = %d, want %d", got, tt.want)
-			}
-		})
-	}
 }
 
 func TestLeaderboard(t *testing.T) {
@@ -210,12 +182,12 @@ func TestLeaderboard(t *testing.T) {
 		h.sendAll(mgr, "/timezone UTC")
 	})
 	t.Run("OKScoreShowsTop5InGroup", func(t *testing.T) {
-		want := "Ann: 3/4 correct (75%). Streak: 1 day.\nTop 5 in this chat\n1. Ann: 3/4\n2. Bob: 3/4\n3. Cara: 1/1"
+		want := "Ann: 3/4 correct (75%). Streak: 1 day (0 freezes held).\nTop 5 in this chat\n1. Ann: 3/4\n2. Bob: 3/4\n3. Cara: 1/1"
 		if got := allText(h.send(ann, "/score")); got != want {
 			t.Errorf("\n got %q\nwant %q", got, want)
 		}
 		// A private chat has no top 5.
-		if got, want := allText(h.send(inPrivate("1", "Ann"), "/score")), "Ann: 3/4 correct (75%). Streak: 1 day."; got != want {
+		if got, want := allText(h.send(inPrivate("1", "Ann"), "/score")), "Ann: 3/4 correct (75%). Streak: 1 day (0 freezes held)."; got != want {
 			t.Errorf("private: %q, want %q", got, want)
 		}
 	})

@@ -12,6 +12,10 @@ import (
 
 func (t *Tutor) score(ctx context.Context, c *call) ([]chat.Message, error) {
 	name := c.cmd.From.Name
+	if c.cmd.From.Platform == chat.Console {
+		// The person at the terminal: "you", in the chat's language.
+		name = say(c.lang, keyYou)
+	}
 	if c.cmd.From.ID == "" {
 		return text(say(c.lang, keyScoreNobody)), nil
 	}
@@ -27,14 +31,12 @@ func (t *Tutor) score(ctx context.Context, c *call) ([]chat.Message, error) {
 	if answered == 0 {
 		blocks = append(blocks, chat.Block{Kind: chat.Text, Text: say(c.lang, keyScoreNone, name)})
 	} else {
-		loc := location(c.sub)
-		now := t.now()
-		times, err := t.store.AnswerTimes(ctx, learner, now.AddDate(0, 0, -400))
+		streak, err := t.streakText(ctx, learner, c.lang, t.now(), location(c.sub))
 		if err != nil {
 			return nil, err
 		}
 		pct := (correct*100 + answered/2) / answered
-		blocks = append(blocks, chat.Block{Kind: chat.Text, Text: say(c.lang, keyScore, name, correct, answered, pct, dayCount(c.lang, streak(times, loc, now)))})
+		blocks = append(blocks, chat.Block{Kind: chat.Text, Text: say(c.lang, keyScore, name, correct, answered, pct, streak)})
 	}
 	if c.cmd.Kind != chat.Private {
 		ranks, err := t.store.Leaderboard(ctx, c.cmd.Chat.Key(), time.Time{}, 5)
@@ -44,27 +46,6 @@ func (t *Tutor) score(ctx context.Context, c *call) ([]chat.Message, error) {
 		blocks = append(blocks, chat.Block{Kind: chat.Text, Text: say(c.lang, keyTopChat) + "\n" + board(c.lang, ranks)})
 	}
 	return []chat.Message{{Blocks: blocks}}, nil
-}
-
-// streak counts the days in a row, in loc, with at least one answer,
-// ending today or, when today has none yet, yesterday. times are newest
-// first.
-func streak(times []time.Time, loc *time.Location, now time.Time) int {
-	days := map[string]bool{}
-	for _, at := range times {
-		days[at.In(loc).Format(time.DateOnly)] = true
-	}
-	today := now.In(loc)
-	day := time.Date(today.Year(), today.Month(), today.Day(), 12, 0, 0, 0, loc)
-	if !days[day.Format(time.DateOnly)] {
-		day = day.AddDate(0, 0, -1)
-	}
-	n := 0
-	for days[day.Format(time.DateOnly)] {
-		n++
-		day = day.AddDate(0, 0, -1)
-	}
-	return n
 }
 
 func board(lang string, ranks []store.Rank) string {

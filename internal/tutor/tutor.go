@@ -10,6 +10,7 @@ import (
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/lesson"
+	"github.com/lessonbot/lessonbot/internal/review"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
 
@@ -35,6 +36,14 @@ type Settings struct {
 	Questions int
 	// Admins are lessonbot's admins: user ids by platform.
 	Admins map[string][]string
+	// Retention is FSRS's desired retention (config learning.retention);
+	// 0 means 0.85.
+	Retention float64
+	// DailyReviews is how many due words a private chat's daily lesson
+	// ends with (config learning.daily_reviews).
+	DailyReviews int
+	// SummaryDay is the weekday of the weekly summary.
+	SummaryDay time.Weekday
 }
 
 // Tutor answers commands and button presses. It is safe for concurrent
@@ -51,8 +60,11 @@ type Tutor struct {
 	// record one lesson rather than several (or fail as duplicates).
 	picking sync.Mutex
 	// chats serializes the commands of each chat (see chatLocks).
-	chats   chatLocks
-	changed func(store.Subscription)
+	chats chatLocks
+	// learners serializes the streak updates of each learner.
+	learners  chatLocks
+	scheduler review.Scheduler
+	changed   func(store.Subscription)
 }
 
 // New returns a tutor. now is the clock (time.Now outside tests).
@@ -60,8 +72,16 @@ func New(st *store.Store, lessons Lessons, settings Settings, now func() time.Ti
 	if settings.Questions <= 0 {
 		settings.Questions = 3
 	}
-	return &Tutor{store: st, lessons: lessons, settings: settings, now: now, log: log}
+	sched, err := review.NewScheduler(settings.Retention)
+	if err != nil {
+		// The configuration checks learning.retention; 0 is the default.
+		sched, _ = review.NewScheduler(defaultRetention)
+	}
+	return &Tutor{store: st, lessons: lessons, settings: settings, now: now, log: log, scheduler: sched}
 }
+
+// defaultRetention is FSRS's desired retention when Settings has none.
+const defaultRetention = 0.85
 
 // handler runs one command for a chat whose stored row is sub (ID 0 when
 // the chat has none yet) and whose UI language is lang.
@@ -76,11 +96,12 @@ type call struct {
 
 // commandSpec describes one command: who may run it and its help line.
 type commandSpec struct {
-	name   string
-	help   key
-	manage bool // changes the chat's settings: chat admins only in groups
-	admin  bool // lessonbot's admins only
-	run    handler
+	name    string
+	help    key
+	manage  bool // changes the chat's settings: chat admins only in groups
+	admin   bool // lessonbot's admins only
+	private bool // the reply is for the sender alone
+	run     handler
 }
 
 func (t *Tutor) commands() []commandSpec {
@@ -102,6 +123,10 @@ func (t *Tutor) commands() []commandSpec {
 		{name: "quiz", help: keyHelpQuiz, run: t.quiz},
 		{name: "score", help: keyHelpScore, run: t.score},
 		{name: "leaderboard", help: keyHelpBoard, run: t.leaderboard},
+		{name: "review", help: keyHelpReview, private: true, run: t.reviewCommand},
+		{name: "summary", help: keyHelpSummary, manage: true, run: t.setSummary},
+		{name: "export", help: keyHelpExport, private: true, run: t.export},
+		{name: "deletemydata", help: keyHelpDelete, private: true, run: t.deleteMyData},
 		{name: "stats", help: keyHelpStats, admin: true, run: t.stats},
 		{name: "reload", help: keyHelpReload, admin: true, run: t.reload},
 		{name: "preview", help: keyHelpPreview, admin: true, run: t.preview},
@@ -117,7 +142,7 @@ func (t *Tutor) Commands() []chat.CommandInfo {
 		if c.name == "start" {
 			continue
 		}
-		info := chat.CommandInfo{Name: c.name, Manage: c.manage, Admin: c.admin, Description: map[string]string{}}
+		info := chat.CommandInfo{Name: c.name, Manage: c.manage, Admin: c.admin, Private: c.private, Description: map[string]string{}}
 		for _, lang := range Languages {
 			head, desc, _ := strings.Cut(say(lang, c.help), ": ")
 			info.Description[lang] = desc
@@ -179,6 +204,10 @@ func (t *Tutor) Handle(ctx context.Context, cmd chat.Command) []chat.Message {
 		return t.trouble(t.settings.Language, "load chat", err, cmd.Chat)
 	}
 	c := &call{cmd: cmd, sub: sub, lang: t.language(sub)}
+	if cmd.Name == "start" && strings.EqualFold(strings.TrimSpace(cmd.Args), "review") {
+		// The deep link of /review in a Telegram group.
+		cmd.Name, cmd.Args = "review", ""
+	}
 	var spec *commandSpec
 	for _, s := range t.commands() {
 		if s.name == cmd.Name {

@@ -19,7 +19,7 @@ import (
 // methods are safe for concurrent use.
 type Lessons struct {
 	// Store is where NextLessonID finds the lessons a subscription has
-	// had; DeliveryMessages does not need it.
+	// had; Compose does not need it.
 	Store *store.Store
 	// Size is how many messages each lesson has.
 	Size int
@@ -54,9 +54,15 @@ func (l *Lessons) NextLessonID(ctx context.Context, sub store.Subscription) (str
 	return "", nil
 }
 
-// DeliveryMessages returns the Size messages of lesson id, the text of
-// each "<id>/<index>", and false when the library has no such lesson.
-func (l *Lessons) DeliveryMessages(sub store.Subscription, id string) ([]chat.Message, bool) {
+// Compose returns the messages of the delivery's lesson (see Messages).
+func (l *Lessons) Compose(ctx context.Context, d store.Delivery, sub store.Subscription) ([]chat.Message, bool, error) {
+	msgs, ok := l.Messages(d.LessonID)
+	return msgs, ok, nil
+}
+
+// Messages returns the Size messages of lesson id, the text of each
+// "<id>/<index>", and false when the library has no such lesson.
+func (l *Lessons) Messages(id string) ([]chat.Message, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !slices.Contains(l.ids, id) {
