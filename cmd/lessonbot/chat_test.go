@@ -7,13 +7,17 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lessonbot/lessonbot/internal/console"
 	"github.com/lessonbot/lessonbot/internal/lesson"
 	"github.com/lessonbot/lessonbot/internal/logtest"
 	"github.com/lessonbot/lessonbot/internal/quiz"
+	"github.com/lessonbot/lessonbot/internal/review"
+	"github.com/lessonbot/lessonbot/internal/store"
 )
 
 // writeChatConfig writes a config file in dir with a database there and
@@ -236,5 +240,113 @@ func TestChatScheduledLessonArrives(t *testing.T) {
 	}
 	if strings.Index(got, first.Title) < strings.Index(got, "Subscribed") {
 		t.Errorf("the lesson came before the subscription:\n%s", got)
+	}
+}
+
+func runChatAt(t *testing.T, configPath, now, input string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"chat", "--config", configPath, "--now", now}, Env{
+		Stdin: strings.NewReader(input), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" },
+	})
+	if code != exitOK {
+		t.Fatalf("chat --now %s exited %d; stderr:\n%s", now, code, errOut.String())
+	}
+	return out.String()
+}
+
+// TestChatReviewAcrossDays misses a word on day 1 and finds it, on day 2,
+// in /lesson's review block and in /review, as a cloze of its sentence;
+// answered right, it moves to a later day.
+func TestChatReviewAcrossDays(t *testing.T) {
+	lessonsDir, err := filepath.Abs("../../lessons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Quizzes of up to 6 questions: past the shipped lessons' own, some
+	// are about their words.
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	body := fmt.Sprintf("database: %q\nlessons: %q\nquiz:\n  questions: 6\n", filepath.Join(dir, "lessonbot.db"), lessonsDir)
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := lesson.LoadDir(lessonsDir)
+	first := res.Library.Lessons()[0]
+	qs := quiz.Questions(first, res.Library, 6)
+	missed := -1
+	var input strings.Builder
+	input.WriteString("/lesson\n")
+	for i, q := range qs {
+		choice := q.Correct + 1
+		if missed < 0 && q.Term != "" {
+			missed, choice = i, (q.Correct+1)%len(q.Choices)+1
+		}
+		fmt.Fprintf(&input, "%d\n", choice)
+	}
+	if missed < 0 {
+		t.Fatalf("the first lesson, %s, has no question about a word", first.ID)
+	}
+	term := qs[missed].Term
+	day1 := runChatAt(t, cfg, "2026-03-02T09:00:00Z", input.String())
+	if !strings.Contains(day1, "❌") {
+		t.Fatalf("day 1 has no wrong answer:\n%s", day1)
+	}
+
+	// Day 2: the missed word is due, with the lesson's word of the day
+	// unless that was the word missed; in review order, as the store reads
+	// them.
+	st, err := store.Open(context.Background(), filepath.Join(dir, "lessonbot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	learner, err := st.FindLearner(context.Background(), console.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day2 := store.Day(review.DayOf(time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC), time.UTC))
+	due, err := st.DueItems(context.Background(), learner, day2, 10)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, it := range due {
+		order = append(order, it.Term)
+	}
+	if !slices.Contains(order, term) {
+		t.Fatalf("due on day 2: %q, want the missed %q among them", order, term)
+	}
+	reviews := map[string]quiz.Question{}
+	for _, q := range quiz.Reviews(first, res.Library) {
+		reviews[q.Term] = q
+	}
+	prompt := term
+	if cloze, ok := lesson.Cloze(first.Article, term); ok {
+		prompt = cloze
+	}
+	out := runChatAt(t, cfg, "2026-03-03T09:00:00Z", "/lesson\n/review\n")
+	n := len(order)
+	block := fmt.Sprintf("Review: %d word from earlier lessons, after the quiz.", n)
+	if n > 1 {
+		block = fmt.Sprintf("Review: %d words from earlier lessons, after the quiz.", n)
+	}
+	for _, want := range []string{block, fmt.Sprintf("Review 1/%d", n), prompt} {
+		if !strings.Contains(out, want) {
+			t.Errorf("day 2 lacks %q:\n%s", want, out)
+		}
+	}
+	var answers strings.Builder
+	answers.WriteString("/review\n")
+	for _, w := range order {
+		fmt.Fprintf(&answers, "%d\n", reviews[w].Correct+1)
+	}
+	answers.WriteString("/review\n")
+	out = runChatAt(t, cfg, "2026-03-03T09:05:00Z", answers.String())
+	if got := strings.Count(out, "✅ Right! It comes back "); got != n {
+		t.Errorf("%d right reviews, want %d:\n%s", got, n, out)
+	}
+	if strings.Contains(out, "It comes back today") || !strings.Contains(out, "Nothing to review today. Next review: ") {
+		t.Errorf("the words did not move to a later day:\n%s", out)
 	}
 }

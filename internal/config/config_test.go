@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Fake tokens shaped like real ones (long enough never to be quoted).
@@ -340,6 +341,26 @@ func TestValidate(t *testing.T) {
 			errs: []string{`catch_up: "-1h" is not a duration`},
 		},
 		{
+			name: "ErrRetention",
+			edit: func(c *Config) { c.Learning.Retention = 0.99 },
+			errs: []string{"learning.retention: 0.99 is out of range (want 0.70 to 0.97; the default 0.85 suits most learners)"},
+		},
+		{
+			name: "ErrLearning",
+			edit: func(c *Config) {
+				c.Learning.Retention, c.Learning.DailyReviews, c.Learning.SummaryDay = 0.5, 11, "someday"
+			},
+			errs: []string{
+				"learning.retention: 0.5 is out of range (want 0.70 to 0.97; the default 0.85 suits most learners)",
+				"learning.daily_reviews: 11 is out of range (want 0 to 10)",
+				`learning.summary_day: "someday" is not a day of the week (want sunday, monday, ... or dimanche, lundi, ...)`,
+			},
+		},
+		{
+			name: "OKFrenchSummaryDay",
+			edit: func(c *Config) { c.Learning.SummaryDay, c.Learning.Retention = "Lundi", 0.7 },
+		},
+		{
 			name: "ErrMaxAttempts",
 			edit: func(c *Config) { c.Delivery.MaxAttempts = 0 },
 			errs: []string{"delivery.max_attempts: 0 is out of range (want 1 to 100)"},
@@ -658,5 +679,15 @@ func TestDeliveryClock(t *testing.T) {
 				t.Fatalf("DeliveryClock() = %d, %d; want %d, %d", h, m, tt.hour, tt.minute)
 			}
 		})
+	}
+}
+
+func TestSummaryWeekday(t *testing.T) {
+	for day, want := range map[string]time.Weekday{"sunday": time.Sunday, "Lundi": time.Monday, "fri": time.Friday, " samedi ": time.Saturday} {
+		c := Default()
+		c.Learning.SummaryDay = day
+		if got := c.SummaryWeekday(); got != want {
+			t.Errorf("SummaryWeekday(%q) = %v, want %v", day, got, want)
+		}
 	}
 }

@@ -21,7 +21,8 @@ import (
 
 // TestScheduledLessonInVirtualTime is the whole path in virtual time: a
 // manager subscribes a channel at 08:00 UTC, the slot fires, the lesson
-// and its questions arrive in the channel, and the answers are scored.
+// and its questions arrive in the channel, and the answers are scored; a
+// day later the member reviews a word, and exports their words.
 //
 // A real websocket cannot run in a synctest bubble (a goroutine blocked
 // on the network is not durably blocked, so the clock would never move),
@@ -127,8 +128,36 @@ func TestScheduledLessonInVirtualTime(t *testing.T) {
 		if got := a.edits[0].Content; !strings.Contains(got, "1/2") {
 			t.Errorf("/score = %q, want 1/2", got)
 		}
+
+		// The member's words are theirs alone: /review and /export answer
+		// ephemerally in the server, the export as an attachment.
+		time.Sleep(24 * time.Hour)
+		a = interact(2, member, commandData("review"))
+		if a.callback.Data.Flags&64 == 0 {
+			t.Errorf("/review in a server answered publicly (flags %d)", a.callback.Data.Flags)
+		}
+		if got := a.edits[0]; !strings.Contains(got.Content+embedText(got), "Review 1/") || len(got.buttons()) < 3 {
+			t.Errorf("/review = %+v, want the first word to review", got)
+		}
+		a = interact(2, member, commandData("export"))
+		if a.callback.Data.Flags&64 == 0 {
+			t.Errorf("/export in a server answered publicly (flags %d)", a.callback.Data.Flags)
+		}
+		if files := a.edits[0].files; len(files) != 1 || files[0].Name != "lessonbot-anki.txt" ||
+			!strings.HasPrefix(string(files[0].Data), "#separator:tab\n#html:true\n") {
+			t.Errorf("/export = %+v, want the Anki file attached", a.edits[0])
+		}
 		if strings.Contains(logs.String(), "level=ERROR") {
 			t.Errorf("errors logged:\n%s", logs.String())
 		}
 	})
+}
+
+// embedText joins the titles and descriptions of a message's embeds.
+func embedText(s sent) string {
+	var parts []string
+	for _, e := range s.Embeds {
+		parts = append(parts, e.Title, e.Description)
+	}
+	return strings.Join(parts, "\n")
 }

@@ -380,3 +380,125 @@ func TestRepliesShareTheBudget(t *testing.T) {
 			lastReply.Format("15:04:05.000"), float64(commands-1)/lastReply.Sub(firstReply).Seconds(), during)
 	})
 }
+
+// TestReviewThroughTelegram runs the learning features through the bot
+// and the fake Bot API, in virtual time: a word missed on day 1 comes back
+// at the end of day 2's lesson, as a question with "I know this"; /review
+// in a group links to the private chat; /export arrives as a document.
+func TestReviewThroughTelegram(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		logs := &logtest.Buffer{}
+		log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		defer func() {
+			if t.Failed() {
+				t.Logf("logs:\n%s", logs.String())
+			}
+		}()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		dir := t.TempDir()
+		for name, text := range fixtureLessons {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lessons := lesson.NewSource(func() lesson.Result { return lesson.LoadDir(dir) })
+		st, err := store.Open(ctx, filepath.Join(t.TempDir(), "lessonbot.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		// Six questions: the ferry's three and three about its words.
+		tut := tutor.New(st, lessons, tutor.Settings{Hour: 8, Zone: "UTC", Language: "en", Questions: 6, DailyReviews: 3},
+			time.Now, log)
+		api := telegramtest.NewFakeAPI(e2eToken)
+		api.SetLatency(50 * time.Millisecond)
+		bot, err := telegram.New(ctx, telegram.Options{
+			Token: e2eToken, APIURL: telegram.DefaultAPIURL, Commands: tut.Commands(), Logger: log,
+			HTTPClient: &http.Client{Transport: api.Transport(), Timeout: 2 * time.Minute}, NotFound: store.ErrNotFound,
+		}, tut, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := delivery.New(st, tut, map[string]delivery.Platform{chat.Telegram: {Sender: bot,
+			Limits: ratelimit.Limits{PerSecond: 25, PerChatPerSecond: 1}}}, delivery.Options{}, log)
+		sched := schedule.New(st, schedule.DefaultCatchUp, time.Now, log, pool.Wake)
+		tut.OnChange(sched.Update)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		wg.Go(func() { sched.Run(ctx) })
+		wg.Go(func() { pool.Run(ctx) })
+		wg.Go(func() { bot.Run(ctx) })
+		settle := func() { time.Sleep(10 * time.Second); synctest.Wait() }
+
+		user := telegramtest.FakeUser{ID: 515151, FirstName: "Ines"}
+		dm := telegramtest.FakeChat{ID: 515151, Type: "private"}
+		api.SendText(dm, &user, "/subscribe 07:30 UTC")
+		settle()
+		time.Sleep(time.Until(time.Date(2000, 1, 1, 7, 35, 0, 0, time.UTC)))
+		synctest.Wait()
+		day1 := api.SentTo(dm.ID)[1:]
+		if len(day1) != 7 {
+			t.Fatalf("day 1: %d messages, want the post and 6 questions", len(day1))
+		}
+		// Miss the question about "crossing".
+		for _, q := range day1 {
+			if strings.Contains(q.Plain, "“crossing”") {
+				for _, row := range q.Buttons {
+					if row[0].Text != "traversée" {
+						api.Press(dm, user, q.MessageID, row[0].CallbackData)
+						break
+					}
+				}
+			}
+		}
+		settle()
+		if a := api.Answers(); len(a) != 1 || !strings.HasPrefix(a[0].Text, "❌") {
+			t.Fatalf("the press was answered %+v, want a wrong answer", a)
+		}
+
+		// Day 2: the next lesson ends with the review.
+		before := len(api.SentTo(dm.ID))
+		time.Sleep(time.Until(time.Date(2000, 1, 2, 7, 35, 0, 0, time.UTC)))
+		synctest.Wait()
+		day2 := api.SentTo(dm.ID)[before:]
+		if len(day2) < 3 || !strings.Contains(day2[0].Plain, "Review: 2 words from earlier lessons, after the quiz.") {
+			t.Fatalf("day 2's post lacks the review line: %+v", day2)
+		}
+		var reviews []telegramtest.SentMessage
+		for _, m := range day2 {
+			if strings.HasPrefix(m.Plain, "Review ") {
+				reviews = append(reviews, m)
+			}
+		}
+		if len(reviews) != 2 {
+			t.Fatalf("day 2 has %d review questions, want 2 (crossing, and the ferry's word of the day)", len(reviews))
+		}
+		for _, r := range reviews {
+			last := r.Buttons[len(r.Buttons)-1][0]
+			if len(r.Buttons) != 5 || last.Text != "I know this" || !strings.HasPrefix(last.CallbackData, "r:") {
+				t.Errorf("a review question's keyboard: %+v", r.Buttons)
+			}
+		}
+
+		// In a group, /review links to the private chat.
+		group := telegramtest.FakeChat{ID: -100777, Type: "supergroup", Title: "Readers"}
+		api.SendText(group, &user, "/review")
+		settle()
+		g := api.SentTo(group.ID)
+		if len(g) != 1 || len(g[0].Buttons) != 1 || g[0].Buttons[0][0].URL != "https://t.me/"+api.BotName+"?start=review" {
+			t.Errorf("/review in a group: %+v, want a link to the private chat", g)
+		}
+
+		// /export sends the words as a document.
+		api.SendText(dm, &user, "/export")
+		settle()
+		docs := api.Documents()
+		if len(docs) != 1 || docs[0].Name != "lessonbot-anki.txt" || docs[0].ChatID != "515151" ||
+			!strings.HasPrefix(string(docs[0].Data), "#separator:tab\n#html:true\n#notetype:Basic\n") ||
+			!strings.Contains(docs[0].CaptionPlain, "2 words") {
+			t.Errorf("/export sent %+v, want the Anki file with its caption", docs)
+		}
+	})
+}
