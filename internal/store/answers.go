@@ -27,6 +27,10 @@ type Answer struct {
 	Correct bool
 	// At is when the answer was given; stored to the millisecond.
 	At time.Time
+	// Week is the week of At in the chat's time zone (WeekOf), for the
+	// chat's weekly leaderboard; 0 counts it in UTC. It is not stored
+	// with the answer.
+	Week int64
 }
 
 // maxAnswerBatch bounds how many answers share one transaction, and is the
@@ -459,6 +463,17 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 		}
 	}
 
+	var fresh []Answer
+	for _, i := range leaders {
+		if results[i].first {
+			a := results[i].stored
+			a.Week = batch[i].answer.Week // not stored: read back, it is 0
+			fresh = append(fresh, a)
+		}
+	}
+	if err := s.addAggregates(ctx, tx, fresh); err != nil {
+		return nil, err
+	}
 	for i, j := range leaderOf {
 		if i != j {
 			results[i] = answerResult{stored: results[j].stored}
@@ -537,6 +552,11 @@ func (s *Store) recordAnswerTx(ctx context.Context, on txBeginner, a Answer) (An
 	if err != nil {
 		return Answer{}, false, err
 	}
+	if first {
+		if err := s.addAggregates(ctx, tx, []Answer{stored}); err != nil {
+			return Answer{}, false, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return Answer{}, false, err
 	}
@@ -569,38 +589,14 @@ func recordAnswerIn(ctx context.Context, ins, sel *sql.Stmt, a Answer) (Answer, 
 }
 
 // Score returns how many of the learner's answers were correct, and how
-// many there are.
+// many there are, in every chat: a few rows of chat_scores.
 func (s *Store) Score(ctx context.Context, learnerID int64) (correct, answered int, err error) {
-	err = s.db.QueryRowContext(ctx, `SELECT coalesce(sum(correct), 0), count(*) FROM answers
+	err = s.db.QueryRowContext(ctx, `SELECT coalesce(sum(correct), 0), coalesce(sum(answered), 0) FROM chat_scores
 		WHERE learner_id = ?`, learnerID).Scan(&correct, &answered)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: score of %d: %w", learnerID, err)
 	}
 	return correct, answered, nil
-}
-
-// AnswerTimes returns when the learner answered, at or after since, newest
-// first: the input of a streak.
-func (s *Store) AnswerTimes(ctx context.Context, learnerID int64, since time.Time) ([]time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT answered_at FROM answers
-		WHERE learner_id = ? AND answered_at >= ? ORDER BY answered_at DESC`,
-		learnerID, since.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("store: answer times of %d: %w", learnerID, err)
-	}
-	defer rows.Close()
-	var times []time.Time
-	for rows.Next() {
-		var ms int64
-		if err := rows.Scan(&ms); err != nil {
-			return nil, fmt.Errorf("store: answer times of %d: %w", learnerID, err)
-		}
-		times = append(times, time.UnixMilli(ms).UTC())
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: answer times of %d: %w", learnerID, err)
-	}
-	return times, nil
 }
 
 // Rank is one line of a leaderboard.
@@ -613,19 +609,31 @@ type Rank struct {
 	Correct, Answered int
 }
 
+// AllTime asks Leaderboard for the board of every week.
+const AllTime = -1
+
 // Leaderboard ranks the learners who answered in chat (a chat.Address.Key())
-// at or after since: most correct first, then fewest answered, then by
-// name. It returns at most limit ranks; limit <= 0 means all.
-func (s *Store) Leaderboard(ctx context.Context, chat string, since time.Time, limit int) ([]Rank, error) {
+// in week (WeekOf), or ever with AllTime: more correct first, then fewer
+// answered, then who got there first (whose last answer came earlier),
+// then the learner's id. It returns at most limit ranks, read from an
+// index in that order.
+func (s *Store) Leaderboard(ctx context.Context, chat string, week int64, limit int) ([]Rank, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT a.learner_id, l.name, sum(a.correct) AS c, count(*) AS n
-		FROM answers a JOIN learners l ON l.id = a.learner_id
-		WHERE a.chat = ? AND a.answered_at >= ?
-		GROUP BY a.learner_id
-		ORDER BY c DESC, n ASC, l.name, a.learner_id
-		LIMIT ?`, chat, since.UnixMilli(), limit)
+	var rows *sql.Rows
+	var err error
+	if week == AllTime {
+		rows, err = s.db.QueryContext(ctx, `SELECT b.learner_id, l.name, b.correct, b.answered
+			FROM chat_scores b JOIN learners l ON l.id = b.learner_id
+			WHERE b.chat = ?
+			ORDER BY b.correct DESC, b.answered, b.last_at, b.learner_id LIMIT ?`, chat, limit)
+	} else {
+		rows, err = s.db.QueryContext(ctx, `SELECT b.learner_id, l.name, b.correct, b.answered
+			FROM week_scores b JOIN learners l ON l.id = b.learner_id
+			WHERE b.chat = ? AND b.week = ?
+			ORDER BY b.correct DESC, b.answered, b.last_at, b.learner_id LIMIT ?`, chat, week, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: leaderboard of %s: %w", chat, err)
 	}
@@ -645,11 +653,12 @@ func (s *Store) Leaderboard(ctx context.Context, chat string, since time.Time, l
 }
 
 // AnswerCount returns the number of answers given at or after since, in
-// every chat.
+// every chat, counted by quarters of an hour: since is taken back to the
+// start of its quarter (a day starts on one in every time zone).
 func (s *Store) AnswerCount(ctx context.Context, since time.Time) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM answers WHERE answered_at >= ?`,
-		since.UnixMilli()).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(answered), 0) FROM answer_quarters WHERE quarter >= ?`,
+		quarterOf(since.UnixMilli())).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: answer count: %w", err)
 	}
@@ -667,8 +676,8 @@ type QuestionStat struct {
 // QuestionStats returns the counts of every question that has answers,
 // ordered by lesson and question key.
 func (s *Store) QuestionStats(ctx context.Context) ([]QuestionStat, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT lesson_id, question_key, sum(correct), count(*)
-		FROM answers GROUP BY lesson_id, question_key ORDER BY lesson_id, question_key`)
+	rows, err := s.db.QueryContext(ctx, `SELECT lesson_id, question_key, correct, answered
+		FROM question_stats WHERE answered > 0 ORDER BY lesson_id, question_key`)
 	if err != nil {
 		return nil, fmt.Errorf("store: question stats: %w", err)
 	}

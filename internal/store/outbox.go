@@ -632,11 +632,35 @@ func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) err
 		}
 		return fmt.Errorf("store: move subscription %d to %s: %w", subID, newChatID, err)
 	}
-	// The chat's answers move too, so its leaderboard keeps its history.
+	// The chat's answers move too, so its leaderboard keeps its history,
+	// and with them its aggregates, added to any the new id has already.
 	moved := sub.Address
 	moved.ChatID = newChatID
-	if _, err := tx.ExecContext(ctx, `UPDATE answers SET chat = ? WHERE chat = ?`, moved.Key(), sub.Address.Key()); err != nil {
-		return fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
+	from, to := sub.Address.Key(), moved.Key()
+	for _, q := range []string{
+		`UPDATE answers SET chat = ? WHERE chat = ?`,
+		`INSERT INTO chat_scores (chat, learner_id, answered, correct, last_at)
+			SELECT ?, learner_id, answered, correct, last_at FROM chat_scores WHERE chat = ?
+			ON CONFLICT (chat, learner_id) DO UPDATE SET answered = answered + excluded.answered,
+				correct = correct + excluded.correct, last_at = max(last_at, excluded.last_at)`,
+		`INSERT INTO week_scores (chat, week, learner_id, answered, correct, last_at)
+			SELECT ?, week, learner_id, answered, correct, last_at FROM week_scores WHERE chat = ?
+			ON CONFLICT (chat, week, learner_id) DO UPDATE SET answered = answered + excluded.answered,
+				correct = correct + excluded.correct, last_at = max(last_at, excluded.last_at)`,
+		`INSERT INTO chat_words (chat, lesson_id, term, misses, last_missed, shown)
+			SELECT ?, lesson_id, term, misses, last_missed, shown FROM chat_words WHERE chat = ?
+			ON CONFLICT (chat, lesson_id, term) DO UPDATE SET misses = misses + excluded.misses,
+				last_missed = max(last_missed, excluded.last_missed)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, to, from); err != nil {
+			return fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
+		}
+	}
+	for _, q := range []string{`DELETE FROM chat_scores WHERE chat = ?`, `DELETE FROM week_scores WHERE chat = ?`,
+		`DELETE FROM chat_words WHERE chat = ?`} {
+		if _, err := tx.ExecContext(ctx, q, from); err != nil {
+			return fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: move subscription %d: %w", subID, err)

@@ -40,7 +40,7 @@ func TestMoveChatKeepsHistory(t *testing.T) {
 	if done, _ := s.DeliveredLessons(ctx, sub.ID); !done["l1"] {
 		t.Errorf("deliveries did not move: %v", done)
 	}
-	ranks, err := s.Leaderboard(ctx, moved.Key(), time.Time{}, 10)
+	ranks, err := s.Leaderboard(ctx, moved.Key(), AllTime, 10)
 	if err != nil || len(ranks) != 1 || ranks[0].Correct != 1 {
 		t.Errorf("leaderboard of the moved chat = %+v, %v; want Ann with 1", ranks, err)
 	}

@@ -59,6 +59,29 @@ func (s *Store) DeleteLearner(ctx context.Context, u chat.User) (Deleted, error)
 		return del, fmt.Errorf("store: %s: %w", what, err)
 	}
 	if learner != 0 {
+		// The counts that name nobody lose the learner's answers too, so
+		// that they still equal a recount of the answers kept.
+		for _, q := range []string{
+			`UPDATE question_stats SET answered = answered - d.n, correct = correct - d.c
+				FROM (SELECT question_key AS k, count(*) AS n, sum(correct) AS c FROM answers WHERE learner_id = ?
+					GROUP BY question_key) AS d
+				WHERE question_key = d.k`,
+			`UPDATE answer_quarters SET answered = answered - d.n, correct = correct - d.c
+				FROM (SELECT answered_at / 900000 AS q, count(*) AS n, sum(correct) AS c FROM answers WHERE learner_id = ?
+					GROUP BY 1) AS d
+				WHERE quarter = d.q`,
+			`DELETE FROM chat_scores WHERE learner_id = ?`,
+			`DELETE FROM week_scores WHERE learner_id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, learner); err != nil {
+				return del, fmt.Errorf("store: %s: %w", what, err)
+			}
+		}
+		for _, q := range []string{`DELETE FROM question_stats WHERE answered = 0`, `DELETE FROM answer_quarters WHERE answered = 0`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return del, fmt.Errorf("store: %s: %w", what, err)
+			}
+		}
 		for _, step := range []struct {
 			n     *int
 			query string

@@ -151,8 +151,8 @@ func TestLeaderboard(t *testing.T) {
 	h.setClock(time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC))
 	h.answer(cara, river[0], true)
 	h.answer(ann, river[1], true)
-	// Ann and Bob tie on 3/4: by name.
-	want = "This week\n1. Ann: 1/1\n2. Cara: 1/1\nAll time\n1. Ann: 3/4\n2. Bob: 3/4\n3. Cara: 1/1"
+	// Ann and Bob tie on 3/4: Bob got there first, on Sunday.
+	want = "This week\n1. Ann: 1/1\n2. Cara: 1/1\nAll time\n1. Bob: 3/4\n2. Ann: 3/4\n3. Cara: 1/1"
 	msgs := h.send(bob, "/leaderboard")
 	if got := allText(msgs); got != want {
 		t.Errorf("next week:\n got %q\nwant %q", got, want)
@@ -164,7 +164,7 @@ func TestLeaderboard(t *testing.T) {
 	t.Run("OKFrench", func(t *testing.T) {
 		mgr := inGroup(group, "5", "Eve", true)
 		h.sendAll(mgr, "/language fr")
-		want := "Cette semaine\n1. Ann : 1/1\n2. Cara : 1/1\nDepuis le début\n1. Ann : 3/4\n2. Bob : 3/4\n3. Cara : 1/1"
+		want := "Cette semaine\n1. Ann : 1/1\n2. Cara : 1/1\nDepuis le début\n1. Bob : 3/4\n2. Ann : 3/4\n3. Cara : 1/1"
 		if got := allText(h.send(bob, "/leaderboard")); got != want {
 			t.Errorf("\n got %q\nwant %q", got, want)
 		}
@@ -182,7 +182,7 @@ func TestLeaderboard(t *testing.T) {
 		h.sendAll(mgr, "/timezone UTC")
 	})
 	t.Run("OKScoreShowsTop5InGroup", func(t *testing.T) {
-		want := "Ann: 3/4 correct (75%). Streak: 1 day (0 freezes held).\nTop 5 in this chat\n1. Ann: 3/4\n2. Bob: 3/4\n3. Cara: 1/1"
+		want := "Ann: 3/4 correct (75%). Streak: 1 day (0 freezes held).\nTop 5 in this chat\n1. Bob: 3/4\n2. Ann: 3/4\n3. Cara: 1/1"
 		if got := allText(h.send(ann, "/score")); got != want {
 			t.Errorf("\n got %q\nwant %q", got, want)
 		}

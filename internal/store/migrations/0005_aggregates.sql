@@ -1,0 +1,92 @@
+-- 0005: aggregates kept in the same transaction as the answers, so that
+-- scores, leaderboards and statistics read a few rows by an index instead
+-- of scanning the answers. Each is built here from the answers already
+-- stored; lessonbot db check recounts them.
+
+-- Per chat and learner, all time. last_at (unix ms) is when the learner
+-- last answered there: among learners with the same score, who got there
+-- first ranks first.
+CREATE TABLE chat_scores (
+    chat       TEXT    NOT NULL,
+    learner_id INTEGER NOT NULL,
+    answered   INTEGER NOT NULL,
+    correct    INTEGER NOT NULL,
+    last_at    INTEGER NOT NULL,
+    PRIMARY KEY (chat, learner_id)
+) STRICT, WITHOUT ROWID;
+
+-- A leaderboard is a range of this index: more correct, then fewer
+-- answered, then who got there first, then the learner.
+CREATE INDEX chat_scores_board ON chat_scores (chat, correct DESC, answered, last_at, learner_id);
+CREATE INDEX chat_scores_learner ON chat_scores (learner_id);
+
+-- Per chat, week and learner. A week runs from Monday 00:00 to Sunday
+-- 24:00 in the chat's time zone, numbered from the week of 1970-01-01 (a
+-- Thursday): (days from 1970-01-01 to the local date + 3) / 7. Weeks need
+-- the zones, so they are built in Go after this script, in the same
+-- transaction (see migrationHook).
+CREATE TABLE week_scores (
+    chat       TEXT    NOT NULL,
+    week       INTEGER NOT NULL,
+    learner_id INTEGER NOT NULL,
+    answered   INTEGER NOT NULL,
+    correct    INTEGER NOT NULL,
+    last_at    INTEGER NOT NULL,
+    PRIMARY KEY (chat, week, learner_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX week_scores_board ON week_scores (chat, week, correct DESC, answered, last_at, learner_id);
+CREATE INDEX week_scores_learner ON week_scores (learner_id);
+
+-- Per question, for /stats' accuracy per lesson and hardest question.
+CREATE TABLE question_stats (
+    question_key TEXT    PRIMARY KEY,
+    lesson_id    TEXT    NOT NULL,
+    answered     INTEGER NOT NULL,
+    correct      INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- Per quarter of an hour (answered_at / 900000), for counts over any
+-- span in any zone: answers today, answers by hour.
+CREATE TABLE answer_quarters (
+    quarter  INTEGER PRIMARY KEY,
+    answered INTEGER NOT NULL,
+    correct  INTEGER NOT NULL
+) STRICT;
+
+INSERT INTO chat_scores (chat, learner_id, answered, correct, last_at)
+    SELECT chat, learner_id, count(*), sum(correct), max(answered_at) FROM answers GROUP BY chat, learner_id;
+INSERT INTO question_stats (question_key, lesson_id, answered, correct)
+    SELECT question_key, min(lesson_id), count(*), sum(correct) FROM answers GROUP BY question_key;
+INSERT INTO answer_quarters (quarter, answered, correct)
+    SELECT answered_at / 900000, count(*), sum(correct) FROM answers GROUP BY 1;
+
+-- Active chats by platform and kind, kept by triggers on every write of a
+-- subscription (they are rare: commands, a chat gone or moved).
+CREATE TABLE chat_counts (
+    platform TEXT    NOT NULL,
+    kind     TEXT    NOT NULL,
+    active   INTEGER NOT NULL,
+    PRIMARY KEY (platform, kind)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO chat_counts (platform, kind, active)
+    SELECT platform, kind, count(*) FROM subscriptions WHERE active = 1 GROUP BY 1, 2;
+
+CREATE TRIGGER chat_counts_insert AFTER INSERT ON subscriptions WHEN NEW.active = 1 BEGIN
+    INSERT INTO chat_counts (platform, kind, active) VALUES (NEW.platform, NEW.kind, 1)
+        ON CONFLICT (platform, kind) DO UPDATE SET active = active + 1;
+END;
+
+CREATE TRIGGER chat_counts_delete AFTER DELETE ON subscriptions WHEN OLD.active = 1 BEGIN
+    UPDATE chat_counts SET active = active - 1 WHERE platform = OLD.platform AND kind = OLD.kind;
+END;
+
+CREATE TRIGGER chat_counts_update AFTER UPDATE OF active, kind, platform ON subscriptions BEGIN
+    UPDATE chat_counts SET active = active - 1 WHERE OLD.active = 1 AND platform = OLD.platform AND kind = OLD.kind;
+    INSERT INTO chat_counts (platform, kind, active) SELECT NEW.platform, NEW.kind, 1 WHERE NEW.active = 1
+        ON CONFLICT (platform, kind) DO UPDATE SET active = active + 1;
+END;
+
+-- The deliveries of a day, by state, read from a range of this index.
+CREATE INDEX deliveries_slot ON deliveries (slot, state, unknown);
