@@ -81,7 +81,7 @@ func TestAggregatesRecount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MoveChat(ctx, sub.ID, "-1003"); err != nil {
+		if _, err := s.MoveChat(ctx, sub.ID, "-1003"); err != nil {
 			t.Fatal(err)
 		}
 		checkAggregates(t, s)

@@ -26,8 +26,8 @@ func TestMoveChatKeepsHistory(t *testing.T) {
 	if _, _, err := s.RecordAnswer(ctx, Answer{LearnerID: learner, Chat: old.Key(), LessonID: "l1", QuestionKey: "l1:00000000", Correct: true, At: time.Unix(1000, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MoveChat(ctx, sub.ID, "-1001"); err != nil {
-		t.Fatal(err)
+	if merged, err := s.MoveChat(ctx, sub.ID, "-1001"); err != nil || merged {
+		t.Fatalf("MoveChat = %v, %v; want a plain move", merged, err)
 	}
 	moved := chat.Address{Platform: chat.Telegram, ChatID: "-1001"}
 	got, err := s.Chat(ctx, moved)
@@ -43,5 +43,59 @@ func TestMoveChatKeepsHistory(t *testing.T) {
 	ranks, err := s.Leaderboard(ctx, moved.Key(), AllTime, 10)
 	if err != nil || len(ranks) != 1 || ranks[0].Correct != 1 {
 		t.Errorf("leaderboard of the moved chat = %+v, %v; want Ann with 1", ranks, err)
+	}
+}
+
+// TestMoveChatIntoSubscribedChat moves a group to an id that has its own
+// subscription already (someone subscribed in the supergroup before the
+// old group's pending lesson found out it had moved): the new chat keeps
+// its subscription and zone, the old one is turned off, and the old
+// chat's answers join the new chat's board, its weeks counted again in
+// the new chat's zone.
+func TestMoveChatIntoSubscribedChat(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	old := chat.Address{Platform: chat.Telegram, ChatID: "-100"}
+	moved := chat.Address{Platform: chat.Telegram, ChatID: "-1001"}
+	oldSub, err := s.EnsureChat(ctx, Subscription{Address: old, Kind: chat.Group, Hour: 8, Zone: "America/New_York", Weekdays: EveryDay, Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSub, err := s.EnsureChat(ctx, Subscription{Address: moved, Kind: chat.Group, Hour: 9, Zone: "Asia/Tokyo", Weekdays: EveryDay, Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, _ := s.Learner(ctx, chat.User{Platform: chat.Telegram, ID: "7", Name: "Ann"})
+	bob, _ := s.Learner(ctx, chat.User{Platform: chat.Telegram, ID: "8", Name: "Bob"})
+	// Sunday 22:00 in New York is Monday 12:00 in Tokyo: another week.
+	sunday := time.Date(2026, 3, 8, 22, 0, 0, 0, mustZone(t, "America/New_York"))
+	for _, a := range []Answer{
+		{LearnerID: ann, Chat: old.Key(), LessonID: "l1", QuestionKey: "l1:1", Correct: true, At: sunday, Week: WeekOf(sunday, mustZone(t, "America/New_York"))},
+		{LearnerID: ann, Chat: moved.Key(), LessonID: "l1", QuestionKey: "l1:2", Correct: true, At: sunday, Week: WeekOf(sunday, mustZone(t, "Asia/Tokyo"))},
+		{LearnerID: bob, Chat: moved.Key(), LessonID: "l1", QuestionKey: "l1:2", Correct: false, At: sunday, Week: WeekOf(sunday, mustZone(t, "Asia/Tokyo"))},
+	} {
+		if _, _, err := s.RecordAnswer(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged, err := s.MoveChat(ctx, oldSub.ID, moved.ChatID)
+	if err != nil || !merged {
+		t.Fatalf("MoveChat = %v, %v; want merged", merged, err)
+	}
+	if got, err := s.Chat(ctx, moved); err != nil || got.ID != newSub.ID || got.Zone != "Asia/Tokyo" || !got.Active {
+		t.Errorf("Chat(new) = %+v, %v; want subscription %d, still active in Asia/Tokyo", got, err, newSub.ID)
+	}
+	if got, err := s.Chat(ctx, old); err != nil || got.Active {
+		t.Errorf("Chat(old) = %+v, %v; want it turned off", got, err)
+	}
+	week := WeekOf(sunday, mustZone(t, "Asia/Tokyo"))
+	for _, w := range []int64{AllTime, week} {
+		ranks, err := s.Leaderboard(ctx, moved.Key(), w, 10)
+		if err != nil || len(ranks) != 2 || ranks[0].LearnerID != ann || ranks[0].Correct != 2 || ranks[1].LearnerID != bob {
+			t.Errorf("leaderboard %d of the new chat = %+v, %v; want Ann with 2, then Bob", w, ranks, err)
+		}
+	}
+	if diffs, err := s.CheckAggregates(ctx); err != nil || len(diffs) > 0 {
+		t.Errorf("aggregates after the merge: %v, %v", diffs, err)
 	}
 }

@@ -77,8 +77,13 @@ func (s *Store) DeleteLearner(ctx context.Context, u chat.User) (Deleted, error)
 				return del, fmt.Errorf("store: %s: %w", what, err)
 			}
 		}
-		for _, q := range []string{`DELETE FROM question_stats WHERE answered = 0`, `DELETE FROM answer_quarters WHERE answered = 0`} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
+		for _, q := range []string{
+			`DELETE FROM question_stats WHERE answered = 0
+				AND question_key IN (SELECT question_key FROM answers WHERE learner_id = ?)`,
+			`DELETE FROM answer_quarters WHERE answered = 0
+				AND quarter IN (SELECT answered_at / 900000 FROM answers WHERE learner_id = ?)`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, learner); err != nil {
 				return del, fmt.Errorf("store: %s: %w", what, err)
 			}
 		}

@@ -113,10 +113,16 @@ type Store struct {
 // database whose schema is newer than this binary's, wrapping
 // ErrNewerSchema.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return openDriver(ctx, "sqlite", path)
+}
+
+// openDriver is Open on the database/sql driver registered as driver,
+// which is SQLite's own or a test's wrapper of it.
+func openDriver(ctx context.Context, driver, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("store: open: empty database path")
 	}
-	db, err := sql.Open("sqlite", dsn(path))
+	db, err := sql.Open(driver, dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
