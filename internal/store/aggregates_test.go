@@ -87,8 +87,20 @@ func TestAggregatesRecount(t *testing.T) {
 		checkAggregates(t, s)
 	})
 	t.Run("OKDeleteLearner", func(t *testing.T) {
-		if _, err := s.DeleteLearner(ctx, chat.User{Platform: chat.Telegram, ID: "id-r3"}); err != nil {
+		answersOf := func() (n int) {
+			t.Helper()
+			if err := s.db.QueryRow(`SELECT count(*) FROM answers WHERE learner_id = ?`, learners[3]).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		had := answersOf()
+		del, err := s.DeleteLearner(ctx, chat.User{Platform: chat.Telegram, ID: "id-r3"})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if had == 0 || del.Answers != had || answersOf() != 0 {
+			t.Errorf("DeleteLearner deleted %d answers of %d, %d left", del.Answers, had, answersOf())
 		}
 		checkAggregates(t, s)
 	})
@@ -250,6 +262,16 @@ func TestUpgradeBuildsAggregates(t *testing.T) {
 	if weeks == 0 {
 		t.Error("no week_scores built")
 	}
+	// The copied table still counts only the first answer.
+	var learner int64
+	var key string
+	if err := s.db.QueryRow(`SELECT learner_id, question_key FROM answers WHERE id = 1`).Scan(&learner, &key); err != nil {
+		t.Fatal(err)
+	}
+	if _, first, err := s.RecordAnswer(ctx, Answer{LearnerID: learner, Chat: "telegram:-100", LessonID: "l0", QuestionKey: key, At: time.Now()}); err != nil || first {
+		t.Errorf("a second answer to a question after the upgrade: first = %v, %v; want it ignored", first, err)
+	}
+	checkAggregates(t, s)
 }
 
 // answersDigest hashes every answer, in id order.

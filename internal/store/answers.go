@@ -50,7 +50,7 @@ const lingerAnswers = 200 * time.Microsecond
 const (
 	insertAnswerSQL = `INSERT INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (learner_id, question_key) DO NOTHING`
+		ON CONFLICT (question_key, learner_id) DO NOTHING`
 	selectAnswerSQL = `SELECT chat, lesson_id, choice, correct, answered_at FROM answers
 		WHERE learner_id = ? AND question_key = ?`
 )
@@ -351,7 +351,7 @@ func insertAnswersSQL(n int) string {
 }
 
 // findAnswersSQL reads the stored answers of n (learner, question) pairs,
-// with their rowids, through the UNIQUE (learner_id, question_key) index.
+// with their rowids, through the UNIQUE (question_key, learner_id) index.
 func findAnswersSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`SELECT id, learner_id, question_key, chat, lesson_id, choice, correct, answered_at FROM answers

@@ -3,6 +3,34 @@
 -- of scanning the answers. Each is built here from the answers already
 -- stored; lessonbot db check recounts them.
 
+-- The answers are unique by question first, then learner: the learners
+-- of a group answer the same few questions together, so a batch of their
+-- answers writes one or two pages of that index, where keyed by learner
+-- first it wrote one page per learner (and a page is what a commit
+-- writes and syncs). The UNIQUE of the table cannot be changed in place,
+-- so the table is copied; its index by time goes (answer_quarters counts
+-- by time now), and nothing reads the answers by learner alone any more:
+-- a learner's answers are found through their questions (question_stats
+-- holds every question answered).
+CREATE TABLE answers_by_question (
+    id           INTEGER PRIMARY KEY,
+    learner_id   INTEGER NOT NULL REFERENCES learners (id) DEFERRABLE INITIALLY DEFERRED,
+    chat         TEXT    NOT NULL,
+    lesson_id    TEXT    NOT NULL,
+    question_key TEXT    NOT NULL,
+    choice       INTEGER NOT NULL,
+    correct      INTEGER NOT NULL CHECK (correct IN (0, 1)),
+    answered_at  INTEGER NOT NULL
+) STRICT;
+INSERT INTO answers_by_question (id, learner_id, chat, lesson_id, question_key, choice, correct, answered_at)
+    SELECT id, learner_id, chat, lesson_id, question_key, choice, correct, answered_at FROM answers ORDER BY id;
+DROP TABLE answers;
+ALTER TABLE answers_by_question RENAME TO answers;
+-- The first answer of a learner to a question counts: a later one hits
+-- this index and is ignored.
+CREATE UNIQUE INDEX answers_question_learner ON answers (question_key, learner_id);
+CREATE INDEX answers_chat_time ON answers (chat, answered_at);
+
 -- Per chat and learner, all time. last_at (unix ms) is when the learner
 -- last answered there: among learners with the same score, who got there
 -- first ranks first.
@@ -90,3 +118,4 @@ END;
 
 -- The deliveries of a day, by state, read from a range of this index.
 CREATE INDEX deliveries_slot ON deliveries (slot, state, unknown);
+
