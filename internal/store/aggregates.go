@@ -3,11 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"database/sql/driver"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"modernc.org/sqlite"
 )
 
 // The aggregates of the answers, kept in the transaction that records them
@@ -24,6 +27,33 @@ func WeekOf(t time.Time, loc *time.Location) int64 {
 	y, m, d := t.In(loc).Date()
 	days := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86_400
 	return (days + 3) / 7
+}
+
+// weekFunction is WeekOf for SQL, lessonbot_week(unix_ms, zone), with
+// which migration 0005 numbers the weeks of the answers stored before it.
+// An unknown zone counts as UTC, as the tutor does.
+func weekFunction(ctx *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	ms, ok := args[0].(int64)
+	if !ok {
+		return nil, fmt.Errorf("lessonbot_week: a time in unix milliseconds, not %T", args[0])
+	}
+	name, _ := args[1].(string)
+	loc, ok := zoneCache.Load(name)
+	if !ok {
+		l, err := time.LoadLocation(name)
+		if err != nil || name == "" || name == "Local" {
+			l = time.UTC
+		}
+		loc, _ = zoneCache.LoadOrStore(name, l)
+	}
+	return WeekOf(time.UnixMilli(ms), loc.(*time.Location)), nil
+}
+
+// zoneCache holds the zones lessonbot_week has loaded, by name.
+var zoneCache sync.Map
+
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction("lessonbot_week", 2, weekFunction)
 }
 
 // quarterOf numbers the quarter of an hour that holds ms.
@@ -43,77 +73,139 @@ func (t *tally) add(a Answer) {
 	t.last = max(t.last, a.At.UnixMilli())
 }
 
-// addAggregates adds the answers (each stored for the first time) to the
-// aggregates, inside tx: a multi-row upsert per aggregate, of the batch's
-// totals by key.
-func (s *Store) addAggregates(ctx context.Context, tx *sql.Tx, answers []Answer) error {
-	if len(answers) == 0 {
-		return nil
-	}
-	type chatKey struct {
-		chat    string
-		learner int64
-	}
-	type weekKey struct {
-		chat    string
-		week    int64
-		learner int64
-	}
-	type questionKey struct{ key, lesson string }
-	chats := map[chatKey]*tally{}
-	weeks := map[weekKey]*tally{}
-	questions := map[questionKey]*tally{}
-	quarters := map[int64]*tally{}
-	for _, a := range answers {
-		ms := a.At.UnixMilli()
-		week := a.Week
-		if week == 0 {
-			week = WeekOf(a.At, time.UTC)
-		}
-		for _, t := range []*tally{
-			tallyOf(chats, chatKey{a.Chat, a.LearnerID}),
-			tallyOf(weeks, weekKey{a.Chat, week, a.LearnerID}),
-			tallyOf(questions, questionKey{a.QuestionKey, a.LessonID}),
-			tallyOf(quarters, quarterOf(ms)),
-		} {
-			t.add(a)
-		}
-	}
+// counts are the aggregates of some answers by key: what a batch adds to
+// the tables, or all of them when migration 0005 builds the tables.
+type counts struct {
+	chats     map[chatKey]*tally
+	weeks     map[weekRow]*tally
+	questions map[questionKey]*tally
+	quarters  map[int64]*tally
+}
+
+// chatKey is a row of chat_scores.
+type chatKey struct {
+	chat    string
+	learner int64
+}
+
+// questionKey is a row of question_stats.
+type questionKey struct{ key, lesson string }
+
+func newCounts() *counts {
+	return &counts{chats: map[chatKey]*tally{}, weeks: map[weekRow]*tally{},
+		questions: map[questionKey]*tally{}, quarters: map[int64]*tally{}}
+}
+
+// add counts a.
+func (c *counts) add(a Answer) {
+	tallyOf(c.chats, chatKey{a.Chat, a.LearnerID}).add(a)
+	tallyOf(c.weeks, weekRow{a.Chat, a.week(), a.LearnerID}).add(a)
+	tallyOf(c.questions, questionKey{a.QuestionKey, a.LessonID}).add(a)
+	tallyOf(c.quarters, quarterOf(a.At.UnixMilli())).add(a)
+}
+
+// write adds the counts to the aggregate tables in tx: a multi-row upsert
+// per table, in statements of up to perStatement rows, each prepared by
+// prepare. The rows go in key order, so that the index pages are written
+// in order.
+func (c *counts) write(ctx context.Context, tx *sql.Tx, prepare func(query string) (*sql.Stmt, error), perStatement int) error {
 	var rows [][]any
-	for k, t := range chats {
+	for k, t := range c.chats {
 		rows = append(rows, []any{k.chat, k.learner, t.answered, t.correct, t.last})
 	}
-	if err := s.upsertRows(ctx, tx, `INSERT INTO chat_scores (chat, learner_id, answered, correct, last_at) VALUES `, 5,
+	if err := upsertRows(ctx, prepare, perStatement, `INSERT INTO chat_scores (chat, learner_id, answered, correct, last_at) VALUES `, 5,
 		` ON CONFLICT (chat, learner_id) DO UPDATE SET answered = answered + excluded.answered,
 			correct = correct + excluded.correct, last_at = max(last_at, excluded.last_at)`, rows); err != nil {
 		return fmt.Errorf("chat scores: %w", err)
 	}
 	rows = rows[:0]
-	for k, t := range weeks {
+	for k, t := range c.weeks {
 		rows = append(rows, []any{k.chat, k.week, k.learner, t.answered, t.correct, t.last})
 	}
-	if err := s.upsertRows(ctx, tx, `INSERT INTO week_scores (chat, week, learner_id, answered, correct, last_at) VALUES `, 6,
+	if err := upsertRows(ctx, prepare, perStatement, `INSERT INTO week_scores (chat, week, learner_id, answered, correct, last_at) VALUES `, 6,
 		` ON CONFLICT (chat, week, learner_id) DO UPDATE SET answered = answered + excluded.answered,
 			correct = correct + excluded.correct, last_at = max(last_at, excluded.last_at)`, rows); err != nil {
 		return fmt.Errorf("week scores: %w", err)
 	}
 	rows = rows[:0]
-	for k, t := range questions {
+	for k, t := range c.questions {
 		rows = append(rows, []any{k.key, k.lesson, t.answered, t.correct})
 	}
-	if err := s.upsertRows(ctx, tx, `INSERT INTO question_stats (question_key, lesson_id, answered, correct) VALUES `, 4,
+	if err := upsertRows(ctx, prepare, perStatement, `INSERT INTO question_stats (question_key, lesson_id, answered, correct) VALUES `, 4,
 		` ON CONFLICT (question_key) DO UPDATE SET answered = answered + excluded.answered,
 			correct = correct + excluded.correct`, rows); err != nil {
 		return fmt.Errorf("question stats: %w", err)
 	}
 	rows = rows[:0]
-	for q, t := range quarters {
+	for q, t := range c.quarters {
 		rows = append(rows, []any{q, t.answered, t.correct})
 	}
-	if err := s.upsertRows(ctx, tx, `INSERT INTO answer_quarters (quarter, answered, correct) VALUES `, 3,
+	if err := upsertRows(ctx, prepare, perStatement, `INSERT INTO answer_quarters (quarter, answered, correct) VALUES `, 3,
 		` ON CONFLICT (quarter) DO UPDATE SET answered = answered + excluded.answered,
 			correct = correct + excluded.correct`, rows); err != nil {
 		return fmt.Errorf("answer quarters: %w", err)
+	}
+	return nil
+}
+
+// addAggregates adds the answers (each stored for the first time) to the
+// aggregates, inside tx: the batch's totals by key, a multi-row upsert per
+// aggregate with statements the store keeps prepared.
+func (s *Store) addAggregates(ctx context.Context, tx *sql.Tx, answers []Answer) error {
+	if len(answers) == 0 {
+		return nil
+	}
+	c := newCounts()
+	for _, a := range answers {
+		c.add(a)
+	}
+	return c.write(ctx, tx, func(query string) (*sql.Stmt, error) { return s.txStmt(ctx, tx, query) }, maxRowsPerStatement)
+}
+
+// buildAggregates fills the empty aggregate tables from every answer
+// stored, in one pass over the answers in the order they are stored (the
+// hook of migration 0005: far faster than grouping them in SQL, which
+// reads the table in the order of an index, a page per row).
+func buildAggregates(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT chat, learner_id, lesson_id, question_key, correct, answered_at, week FROM answers`)
+	if err != nil {
+		return fmt.Errorf("build the aggregates: %w", err)
+	}
+	c := newCounts()
+	var (
+		a  Answer
+		ms int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&a.Chat, &a.LearnerID, &a.LessonID, &a.QuestionKey, &a.Correct, &ms, &a.Week); err != nil {
+			rows.Close()
+			return fmt.Errorf("build the aggregates: %w", err)
+		}
+		a.At = time.UnixMilli(ms)
+		c.add(a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("build the aggregates: %w", err)
+	}
+	prepared := map[string]*sql.Stmt{}
+	defer func() {
+		for _, st := range prepared {
+			st.Close()
+		}
+	}()
+	prepare := func(query string) (*sql.Stmt, error) {
+		if st := prepared[query]; st != nil {
+			return st, nil
+		}
+		st, err := tx.PrepareContext(ctx, query)
+		if err == nil {
+			prepared[query] = st
+		}
+		return st, err
+	}
+	if err := c.write(ctx, tx, prepare, 500); err != nil {
+		return fmt.Errorf("build the aggregates: %w", err)
 	}
 	return nil
 }
@@ -128,18 +220,19 @@ func tallyOf[K comparable](m map[K]*tally, k K) *tally {
 }
 
 // upsertRows runs head + "(?, ...), ..." + tail with rows, in statements of
-// up to maxRowsPerStatement rows, each prepared once per row count. The
-// rows are sorted first, so that a batch writes the index pages in order.
-func (s *Store) upsertRows(ctx context.Context, tx *sql.Tx, head string, width int, tail string, rows [][]any) error {
-	slices.SortFunc(rows, func(a, b []any) int { return compareRow(a, b) })
+// up to perStatement rows, each prepared by prepare. The rows are sorted
+// first, so that the statements write the index pages in order.
+func upsertRows(ctx context.Context, prepare func(string) (*sql.Stmt, error), perStatement int,
+	head string, width int, tail string, rows [][]any) error {
+	slices.SortFunc(rows, compareRow)
 	one := "(?" + strings.Repeat(", ?", width-1) + ")"
-	for chunk := range slices.Chunk(rows, maxRowsPerStatement) {
-		query := head + one + strings.Repeat(", "+one, len(chunk)-1) + tail
-		st, err := s.txStmt(ctx, tx, query)
+	args := make([]any, 0, width*min(len(rows), perStatement))
+	for chunk := range slices.Chunk(rows, perStatement) {
+		st, err := prepare(head + one + strings.Repeat(", "+one, len(chunk)-1) + tail)
 		if err != nil {
 			return err
 		}
-		args := make([]any, 0, width*len(chunk))
+		args = args[:0]
 		for _, r := range chunk {
 			args = append(args, r...)
 		}
@@ -173,156 +266,11 @@ func compareRow(a, b []any) int {
 	return 0
 }
 
-// querier runs queries: a *sql.DB or a *sql.Tx.
-type querier interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}
-
-// chatZones returns the time zone of each chat that has a row (only of
-// chat, unless chat is ""), by its key (chat.Address.Key()); a chat
-// without one counts in UTC, as the tutor does.
-func chatZones(ctx context.Context, q querier, chat string) (map[string]*time.Location, error) {
-	query, args := `SELECT platform, chat_id, thread_id, zone FROM subscriptions`, []any{}
-	if chat != "" {
-		query += ` WHERE platform || ':' || chat_id || CASE thread_id WHEN '' THEN '' ELSE ':' || thread_id END = ?
-			AND platform = ? AND chat_id = ?`
-		platform, rest, _ := strings.Cut(chat, ":")
-		chatID, _, _ := strings.Cut(rest, ":")
-		args = []any{chat, platform, chatID}
-	}
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	zones := map[string]*time.Location{}
-	byName := map[string]*time.Location{}
-	for rows.Next() {
-		var platform, chatID, thread, zone string
-		if err := rows.Scan(&platform, &chatID, &thread, &zone); err != nil {
-			return nil, err
-		}
-		loc, ok := byName[zone]
-		if !ok {
-			if loc, err = time.LoadLocation(zone); err != nil || zone == "" || zone == "Local" {
-				loc = time.UTC
-			}
-			byName[zone] = loc
-		}
-		key := platform + ":" + chatID
-		if thread != "" {
-			key += ":" + thread
-		}
-		zones[key] = loc
-	}
-	return zones, rows.Err()
-}
-
 // weekRow is a row of week_scores.
 type weekRow struct {
 	chat    string
 	week    int64
 	learner int64
-}
-
-// countWeeks recounts week_scores from the answers (of chat only, unless
-// chat is ""), each in its chat's time zone.
-func countWeeks(ctx context.Context, q querier, chat string) (map[weekRow]*tally, error) {
-	zones, err := chatZones(ctx, q, chat)
-	if err != nil {
-		return nil, err
-	}
-	query, args := `SELECT chat, learner_id, correct, answered_at FROM answers`, []any{}
-	if chat != "" {
-		query, args = query+` WHERE chat = ?`, []any{chat}
-	}
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	weeks := map[weekRow]*tally{}
-	var (
-		key     string
-		learner int64
-		correct bool
-		ms      int64
-	)
-	for rows.Next() {
-		if err := rows.Scan(&key, &learner, &correct, &ms); err != nil {
-			return nil, err
-		}
-		loc := zones[key]
-		if loc == nil {
-			loc = time.UTC
-		}
-		at := time.UnixMilli(ms)
-		tallyOf(weeks, weekRow{key, WeekOf(at, loc), learner}).add(Answer{Correct: correct, At: at})
-	}
-	return weeks, rows.Err()
-}
-
-// rebuildWeeks replaces week_scores (of chat only, unless chat is "") with
-// a recount in tx.
-func rebuildWeeks(ctx context.Context, tx *sql.Tx, chat string) error {
-	weeks, err := countWeeks(ctx, tx, chat)
-	if err != nil {
-		return fmt.Errorf("recount weeks: %w", err)
-	}
-	if chat == "" {
-		_, err = tx.ExecContext(ctx, `DELETE FROM week_scores`)
-	} else {
-		_, err = tx.ExecContext(ctx, `DELETE FROM week_scores WHERE chat = ?`, chat)
-	}
-	if err != nil {
-		return fmt.Errorf("recount weeks: %w", err)
-	}
-	rows := make([][]any, 0, len(weeks))
-	for k, t := range weeks {
-		rows = append(rows, []any{k.chat, k.week, k.learner, t.answered, t.correct, t.last})
-	}
-	slices.SortFunc(rows, compareRow)
-	one := "(?, ?, ?, ?, ?, ?)"
-	for chunk := range slices.Chunk(rows, 500) {
-		args := make([]any, 0, 6*len(chunk))
-		for _, r := range chunk {
-			args = append(args, r...)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO week_scores (chat, week, learner_id, answered, correct, last_at) VALUES `+
-			one+strings.Repeat(", "+one, len(chunk)-1), args...); err != nil {
-			return fmt.Errorf("recount weeks: %w", err)
-		}
-	}
-	return nil
-}
-
-// RebuildWeeks recounts the weekly scores of chat (a chat.Address.Key())
-// in its time zone as stored now: after a chat changes zone, its weeks
-// start at its new midnight, past answers included.
-func (s *Store) RebuildWeeks(ctx context.Context, chat string) error {
-	var any int
-	switch err := s.db.QueryRowContext(ctx, `SELECT 1 FROM answers WHERE chat = ? LIMIT 1`, chat).Scan(&any); {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil // nothing to recount
-	case err != nil:
-		return fmt.Errorf("store: recount the weeks of %s: %w", chat, err)
-	}
-	if err := s.lockWrite(ctx); err != nil {
-		return fmt.Errorf("store: recount the weeks of %s: %w", chat, err)
-	}
-	defer s.unlockWrite()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: recount the weeks of %s: %w", chat, err)
-	}
-	defer tx.Rollback()
-	if err := rebuildWeeks(ctx, tx, chat); err != nil {
-		return fmt.Errorf("store: recount the weeks of %s: %w", chat, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: recount the weeks of %s: %w", chat, err)
-	}
-	return nil
 }
 
 // maxReported bounds the differences CheckAggregates reports per aggregate.
@@ -340,6 +288,8 @@ func (s *Store) CheckAggregates(ctx context.Context) ([]string, error) {
 	}{
 		{"chat_scores", `SELECT chat, learner_id, answered, correct, last_at FROM chat_scores`,
 			`SELECT chat, learner_id, count(*), sum(correct), max(answered_at) FROM answers GROUP BY chat, learner_id`},
+		{"week_scores", `SELECT chat, week, learner_id, answered, correct, last_at FROM week_scores`,
+			`SELECT chat, week, learner_id, count(*), sum(correct), max(answered_at) FROM answers GROUP BY chat, week, learner_id`},
 		{"question_stats", `SELECT question_key, lesson_id, answered, correct FROM question_stats`,
 			`SELECT question_key, min(lesson_id), count(*), sum(correct) FROM answers GROUP BY question_key`},
 		{"answer_quarters", `SELECT quarter, answered, correct FROM answer_quarters`,
@@ -358,39 +308,6 @@ func (s *Store) CheckAggregates(ctx context.Context) ([]string, error) {
 			problems = append(problems, report(c.name, way.says, found)...)
 		}
 	}
-	weeks, err := countWeeks(ctx, s.db, "")
-	if err != nil {
-		return nil, fmt.Errorf("store: check week_scores: %w", err)
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT chat, week, learner_id, answered, correct, last_at FROM week_scores`)
-	if err != nil {
-		return nil, fmt.Errorf("store: check week_scores: %w", err)
-	}
-	var wrong []string
-	for rows.Next() {
-		var k weekRow
-		var t tally
-		if err := rows.Scan(&k.chat, &k.week, &k.learner, &t.answered, &t.correct, &t.last); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: check week_scores: %w", err)
-		}
-		want := weeks[k]
-		delete(weeks, k)
-		if want == nil || *want != t {
-			wrong = append(wrong, fmt.Sprintf("[%s %d %d] %d %d %d", k.chat, k.week, k.learner, t.answered, t.correct, t.last))
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: check week_scores: %w", err)
-	}
-	problems = append(problems, report("week_scores", "stored row does not match a recount:", wrong)...)
-	var missing []string
-	for k, t := range weeks {
-		missing = append(missing, fmt.Sprintf("[%s %d %d] %d %d %d", k.chat, k.week, k.learner, t.answered, t.correct, t.last))
-	}
-	slices.Sort(missing)
-	problems = append(problems, report("week_scores", "recounted row is not stored:", missing)...)
 	return problems, nil
 }
 

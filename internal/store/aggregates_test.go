@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -105,14 +106,28 @@ func TestAggregatesRecount(t *testing.T) {
 		checkAggregates(t, s)
 	})
 	t.Run("OKZoneChange", func(t *testing.T) {
+		// A change of zone moves no answer to another week; the answers
+		// after it count in the new zone.
+		weeks := func() string {
+			var out string
+			if err := s.db.QueryRow(`SELECT group_concat(week || '/' || learner_id || '/' || answered, ' ')
+				FROM (SELECT * FROM week_scores WHERE chat = 'telegram:-200' ORDER BY week, learner_id)`).Scan(&out); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		before := weeks()
 		sub, _ := s.Chat(ctx, chat.Address{Platform: chat.Telegram, ChatID: "-200"})
 		sub.Zone = "Pacific/Auckland"
 		if err := s.SaveSubscription(ctx, sub); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.RebuildWeeks(ctx, "telegram:-200"); err != nil {
-			t.Fatal(err)
+		if after := weeks(); after != before {
+			t.Errorf("a change of zone changed the weeks:\n%s\nwant\n%s", after, before)
 		}
+		locs["telegram:-200"] = mustZone(t, "Pacific/Auckland")
+		learners = slices.Delete(learners, 3, 4) // deleted above
+		record(300)
 		checkAggregates(t, s)
 	})
 	t.Run("ErrTampered", func(t *testing.T) {
@@ -262,6 +277,26 @@ func TestUpgradeBuildsAggregates(t *testing.T) {
 	if weeks == 0 {
 		t.Error("no week_scores built")
 	}
+	// Each answer's week is the one it fell in, in its chat's zone.
+	zones := map[string]*time.Location{"telegram:-100": mustZone(t, "Asia/Tokyo"), "discord:c1": time.UTC, "telegram:7": time.UTC}
+	rows, err := s.db.Query(`SELECT chat, answered_at, week FROM answers`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongWeeks := 0
+	for rows.Next() {
+		var c string
+		var ms, week int64
+		if err := rows.Scan(&c, &ms, &week); err != nil {
+			t.Fatal(err)
+		}
+		if want := WeekOf(time.UnixMilli(ms), zones[c]); week != want {
+			if wrongWeeks++; wrongWeeks < 4 {
+				t.Errorf("an answer of %s at %v is in week %d, want %d", c, time.UnixMilli(ms).UTC(), week, want)
+			}
+		}
+	}
+	rows.Close()
 	// The copied table still counts only the first answer.
 	var learner int64
 	var key string

@@ -27,9 +27,10 @@ type Answer struct {
 	Correct bool
 	// At is when the answer was given; stored to the millisecond.
 	At time.Time
-	// Week is the week of At in the chat's time zone (WeekOf), for the
-	// chat's weekly leaderboard; 0 counts it in UTC. It is not stored
-	// with the answer.
+	// Week is the week of At in the chat's time zone then (WeekOf), kept
+	// with the answer: a week counts the answers given during it as the
+	// chat's calendar showed them, and a later change of zone moves none.
+	// 0 stands for the week of At in UTC.
 	Week int64
 }
 
@@ -48,12 +49,20 @@ const lingerAnswers = 200 * time.Microsecond
 // answered inserts nothing (the first answer counts), and the earlier
 // answer is read back.
 const (
-	insertAnswerSQL = `INSERT INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	insertAnswerSQL = `INSERT INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at, week)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (question_key, learner_id) DO NOTHING`
-	selectAnswerSQL = `SELECT chat, lesson_id, choice, correct, answered_at FROM answers
+	selectAnswerSQL = `SELECT chat, lesson_id, choice, correct, answered_at, week FROM answers
 		WHERE learner_id = ? AND question_key = ?`
 )
+
+// week returns a's week, that of At in UTC when Week is unset.
+func (a Answer) week() int64 {
+	if a.Week != 0 {
+		return a.Week
+	}
+	return WeekOf(a.At, time.UTC)
+}
 
 // answerRequest is one RecordAnswer call waiting for the committer.
 type answerRequest struct {
@@ -296,7 +305,7 @@ func (s *Store) writeBatch(ctx context.Context, batch []*answerRequest) ([]answe
 // maxRowsPerStatement bounds the rows of one multi-row statement of a batch;
 // a larger batch is written in chunks of this many. It also bounds how many
 // statements the committer keeps prepared (one per row count and kind), and
-// keeps the parameters (7 a row) far below SQLite's limit.
+// keeps the parameters (8 a row) far below SQLite's limit.
 const maxRowsPerStatement = 64
 
 // batchStmts are the committer's multi-row statements, indexed by their
@@ -340,12 +349,12 @@ func (b *batchStmts) close() error {
 // and the row count and last rowid tell the same (see insertAnswers).
 func insertAnswersSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT OR IGNORE INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at) VALUES `)
+	b.WriteString(`INSERT OR IGNORE INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at, week) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	return b.String()
 }
@@ -354,7 +363,7 @@ func insertAnswersSQL(n int) string {
 // with their rowids, through the UNIQUE (question_key, learner_id) index.
 func findAnswersSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`SELECT id, learner_id, question_key, chat, lesson_id, choice, correct, answered_at FROM answers
+	b.WriteString(`SELECT id, learner_id, question_key, chat, lesson_id, choice, correct, answered_at, week FROM answers
 		WHERE (learner_id, question_key) IN (VALUES `)
 	for i := range n {
 		if i > 0 {
@@ -423,7 +432,7 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 		leaders = append(leaders, i)
 	}
 
-	args := make([]any, 0, 7*min(len(leaders), maxRowsPerStatement))
+	args := make([]any, 0, 8*min(len(leaders), maxRowsPerStatement))
 	for chunk := range slices.Chunk(leaders, maxRowsPerStatement) {
 		st, err := s.batchStmt(ctx, s.batch.insert[:], len(chunk), insertAnswersSQL)
 		if err != nil {
@@ -432,7 +441,7 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 		args = args[:0]
 		for _, i := range chunk {
 			a := &batch[i].answer
-			args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli())
+			args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli(), a.week())
 		}
 		res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 		if err != nil {
@@ -445,7 +454,7 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 		if int(added) == len(chunk) {
 			for _, i := range chunk {
 				a := batch[i].answer
-				a.At = time.UnixMilli(a.At.UnixMilli()).UTC()
+				a.At, a.Week = time.UnixMilli(a.At.UnixMilli()).UTC(), a.week()
 				results[i] = answerResult{stored: a, first: true}
 			}
 			continue
@@ -466,9 +475,7 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 	var fresh []Answer
 	for _, i := range leaders {
 		if results[i].first {
-			a := results[i].stored
-			a.Week = batch[i].answer.Week // not stored: read back, it is 0
-			fresh = append(fresh, a)
+			fresh = append(fresh, results[i].stored)
 		}
 	}
 	if err := s.addAggregates(ctx, tx, fresh); err != nil {
@@ -505,7 +512,7 @@ func (s *Store) settleAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 	for rows.Next() {
 		var id, ms int64
 		var a Answer
-		if err := rows.Scan(&id, &a.LearnerID, &a.QuestionKey, &a.Chat, &a.LessonID, &a.Choice, &a.Correct, &ms); err != nil {
+		if err := rows.Scan(&id, &a.LearnerID, &a.QuestionKey, &a.Chat, &a.LessonID, &a.Choice, &a.Correct, &ms, &a.Week); err != nil {
 			return err
 		}
 		a.At = time.UnixMilli(ms).UTC()
@@ -567,7 +574,7 @@ func (s *Store) recordAnswerTx(ctx context.Context, on txBeginner, a Answer) (An
 // when there is one, inside the caller's transaction.
 func recordAnswerIn(ctx context.Context, ins, sel *sql.Stmt, a Answer) (Answer, bool, error) {
 	ms := a.At.UnixMilli()
-	res, err := ins.ExecContext(ctx, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), ms)
+	res, err := ins.ExecContext(ctx, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), ms, a.week())
 	if err != nil {
 		return Answer{}, false, err
 	}
@@ -576,11 +583,11 @@ func recordAnswerIn(ctx context.Context, ins, sel *sql.Stmt, a Answer) (Answer, 
 		return Answer{}, false, err
 	}
 	if n == 1 {
-		a.At = time.UnixMilli(ms).UTC()
+		a.At, a.Week = time.UnixMilli(ms).UTC(), a.week()
 		return a, true, nil
 	}
 	prev := Answer{LearnerID: a.LearnerID, QuestionKey: a.QuestionKey}
-	err = sel.QueryRowContext(ctx, a.LearnerID, a.QuestionKey).Scan(&prev.Chat, &prev.LessonID, &prev.Choice, &prev.Correct, &ms)
+	err = sel.QueryRowContext(ctx, a.LearnerID, a.QuestionKey).Scan(&prev.Chat, &prev.LessonID, &prev.Choice, &prev.Correct, &ms, &prev.Week)
 	if err != nil {
 		return Answer{}, false, err
 	}

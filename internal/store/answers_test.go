@@ -44,6 +44,7 @@ func TestRecordAnswer(t *testing.T) {
 	original := Answer{LearnerID: ada, Chat: "telegram:-100", LessonID: "l1", QuestionKey: "l1/abc", Choice: 2, Correct: true, At: at}
 	stored := original
 	stored.At = at.Truncate(time.Millisecond)
+	stored.Week = WeekOf(at, time.UTC) // no week given: the UTC one
 
 	tests := []struct {
 		name      string
@@ -55,8 +56,8 @@ func TestRecordAnswer(t *testing.T) {
 		{"OKSecondKeepsFirst", Answer{LearnerID: ada, Chat: "telegram:-200", LessonID: "l1", QuestionKey: "l1/abc",
 			Choice: 0, Correct: false, At: at.Add(time.Minute)}, stored, false},
 		{"OKOtherQuestion", Answer{LearnerID: ada, Chat: "telegram:-100", LessonID: "l1", QuestionKey: "l1/def",
-			Choice: 1, At: at}, Answer{LearnerID: ada, Chat: "telegram:-100", LessonID: "l1", QuestionKey: "l1/def",
-			Choice: 1, At: stored.At}, true},
+			Choice: 1, At: at, Week: 7}, Answer{LearnerID: ada, Chat: "telegram:-100", LessonID: "l1", QuestionKey: "l1/def",
+			Choice: 1, At: stored.At, Week: 7}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -494,12 +495,13 @@ func BenchmarkRecordAnswer(b *testing.B) {
 		{"ceiling-layout-learner-first-key-before-0005", `CREATE TABLE other_answers (
 			id INTEGER PRIMARY KEY, learner_id INTEGER NOT NULL, chat TEXT NOT NULL, lesson_id TEXT NOT NULL,
 			question_key TEXT NOT NULL, choice INTEGER NOT NULL, correct INTEGER NOT NULL, answered_at INTEGER NOT NULL,
-			UNIQUE (learner_id, question_key)) STRICT;
+			week INTEGER NOT NULL, UNIQUE (learner_id, question_key)) STRICT;
 			CREATE INDEX other_answers_chat_time ON other_answers (chat, answered_at);
 			CREATE INDEX other_answers_time ON other_answers (answered_at)`},
 		{"ceiling-layout-no-index", `CREATE TABLE other_answers (
 			id INTEGER PRIMARY KEY, learner_id INTEGER NOT NULL, chat TEXT NOT NULL, lesson_id TEXT NOT NULL,
-			question_key TEXT NOT NULL, choice INTEGER NOT NULL, correct INTEGER NOT NULL, answered_at INTEGER NOT NULL) STRICT`},
+			question_key TEXT NOT NULL, choice INTEGER NOT NULL, correct INTEGER NOT NULL, answered_at INTEGER NOT NULL,
+			week INTEGER NOT NULL) STRICT`},
 	}
 	for _, layout := range layouts {
 		b.Run(layout.name, func(b *testing.B) {
@@ -512,13 +514,13 @@ func BenchmarkRecordAnswer(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer insert.Close()
-			args := make([]any, 0, 7*answerers)
+			args := make([]any, 0, 8*answerers)
 			b.ResetTimer()
 			for i := int64(1); i <= int64(b.N); {
 				args = args[:0]
 				for w := 0; w < answerers; w, i = w+1, i+1 {
 					a := answer(ids, w, (i-1)/answerers, i)
-					args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli())
+					args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli(), a.Week)
 				}
 				tx, err := s.db.BeginTx(ctx, nil)
 				if err != nil {
@@ -584,6 +586,7 @@ func TestWriteBatch(t *testing.T) {
 	at := time.Date(2025, 3, 1, 8, 0, 0, 123_456_789, time.UTC)
 	stored := func(a Answer) Answer {
 		a.At = a.At.Truncate(time.Millisecond)
+		a.Week = WeekOf(a.At, time.UTC) // an unset week is stored as the UTC one
 		return a
 	}
 	answer := func(learner int64, key string, choice int) Answer {

@@ -640,12 +640,6 @@ func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) (me
 	moved := sub.Address
 	moved.ChatID = newChatID
 	from, to := sub.Address.Key(), moved.Key()
-	// Weeks are counted in the zone of the chat's subscription: answers
-	// the new chat had already may have been counted in another zone.
-	var hadWeeks bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM week_scores WHERE chat = ?)`, to).Scan(&hadWeeks); err != nil {
-		return false, fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
-	}
 	for _, q := range []string{
 		`UPDATE answers SET chat = ? WHERE chat = ?`,
 		`INSERT INTO chat_scores (chat, learner_id, answered, correct, last_at)
@@ -668,11 +662,6 @@ func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) (me
 	for _, q := range []string{`DELETE FROM chat_scores WHERE chat = ?`, `DELETE FROM week_scores WHERE chat = ?`,
 		`DELETE FROM chat_words WHERE chat = ?`} {
 		if _, err := tx.ExecContext(ctx, q, from); err != nil {
-			return false, fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
-		}
-	}
-	if merged || hadWeeks {
-		if err := rebuildWeeks(ctx, tx, to); err != nil {
 			return false, fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
 		}
 	}

@@ -399,7 +399,7 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 func migrationHook(version int) func(ctx context.Context, tx *sql.Tx) error {
 	switch version {
 	case 5:
-		return func(ctx context.Context, tx *sql.Tx) error { return rebuildWeeks(ctx, tx, "") }
+		return buildAggregates
 	}
 	return nil
 }

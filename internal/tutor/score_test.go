@@ -171,14 +171,22 @@ func TestLeaderboard(t *testing.T) {
 		h.sendAll(mgr, "/language en")
 	})
 	t.Run("OKWeekInChatZone", func(t *testing.T) {
-		// In Tokyo, Sunday 23:30 UTC is already Monday: Bob's wrong
-		// answer belongs to this week there.
+		// A change of zone moves no answer to another week: Bob's
+		// Sunday answer stays in last week.
 		mgr := inGroup(group, "5", "Eve", true)
 		h.sendAll(mgr, "/timezone Asia/Tokyo")
-		want := "This week\n1. Ann: 1/1\n2. Cara: 1/1\n3. Bob: 0/1\nAll time"
+		want := "This week\n1. Ann: 1/1\n2. Cara: 1/1\nAll time"
 		if got := allText(h.send(bob, "/leaderboard")); !strings.HasPrefix(got, want) {
-			t.Errorf("\n got %q\nwant it to start %q", got, want)
+			t.Errorf("after /timezone:\n got %q\nwant it to start %q", got, want)
 		}
+		// Sunday 15 March, 23:30 UTC is Monday morning in Tokyo: a new
+		// week there, with no answers yet.
+		h.setClock(time.Date(2026, 3, 15, 23, 30, 0, 0, time.UTC))
+		want = "This week\nNo answers yet.\nAll time"
+		if got := allText(h.send(bob, "/leaderboard")); !strings.HasPrefix(got, want) {
+			t.Errorf("on Monday in Tokyo:\n got %q\nwant it to start %q", got, want)
+		}
+		h.setClock(time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC))
 		h.sendAll(mgr, "/timezone UTC")
 	})
 	t.Run("OKScoreShowsTop5InGroup", func(t *testing.T) {

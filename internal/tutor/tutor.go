@@ -237,22 +237,12 @@ func (t *Tutor) Handle(ctx context.Context, cmd chat.Command) []chat.Message {
 	case spec.manage && !t.canManage(cmd):
 		return text(say(c.lang, keyNotAllowed))
 	}
-	zone := c.sub.Zone
-	if c.sub.ID == 0 {
-		zone = "" // its answers counted in UTC until now
-	}
 	msgs, err := spec.run(ctx, c)
 	if err != nil {
 		return t.trouble(c.lang, cmd.Name, err, cmd.Chat)
 	}
 	if spec.manage && t.changed != nil && c.sub.ID != 0 {
 		t.changed(c.sub)
-	}
-	if c.sub.ID != 0 && c.sub.Zone != zone {
-		// The chat's weeks now start at its new midnight.
-		if err := t.store.RebuildWeeks(ctx, cmd.Chat.Key()); err != nil {
-			t.log.Error("recounting the weekly scores of a chat that changed zone failed", "chat_id", cmd.Chat.Key(), "err", err)
-		}
 	}
 	return msgs
 }

@@ -1,7 +1,8 @@
 -- 0005: aggregates kept in the same transaction as the answers, so that
 -- scores, leaderboards and statistics read a few rows by an index instead
--- of scanning the answers. Each is built here from the answers already
--- stored; lessonbot db check recounts them.
+-- of scanning the answers. Each is built from the answers already stored,
+-- in Go after this script and in the same transaction (buildAggregates);
+-- lessonbot db check recounts them.
 
 -- The answers are unique by question first, then learner: the learners
 -- of a group answer the same few questions together, so a batch of their
@@ -12,6 +13,14 @@
 -- by time now), and nothing reads the answers by learner alone any more:
 -- a learner's answers are found through their questions (question_stats
 -- holds every question answered).
+--
+-- Each answer keeps its week: Monday 00:00 to Sunday 24:00 in the chat's
+-- time zone when it was given, numbered from the week of 1970-01-01 (a
+-- Thursday): (days from 1970-01-01 to the local date + 3) / 7. A later
+-- change of zone moves no answer to another week. The answers stored
+-- before get theirs from the chat's zone now, by lessonbot_week(unix ms,
+-- zone), a function of lessonbot's (see weekFunction); a chat with no row
+-- counts in UTC.
 CREATE TABLE answers_by_question (
     id           INTEGER PRIMARY KEY,
     learner_id   INTEGER NOT NULL REFERENCES learners (id) DEFERRABLE INITIALLY DEFERRED,
@@ -20,10 +29,17 @@ CREATE TABLE answers_by_question (
     question_key TEXT    NOT NULL,
     choice       INTEGER NOT NULL,
     correct      INTEGER NOT NULL CHECK (correct IN (0, 1)),
-    answered_at  INTEGER NOT NULL
+    answered_at  INTEGER NOT NULL,
+    week         INTEGER NOT NULL
 ) STRICT;
-INSERT INTO answers_by_question (id, learner_id, chat, lesson_id, question_key, choice, correct, answered_at)
-    SELECT id, learner_id, chat, lesson_id, question_key, choice, correct, answered_at FROM answers ORDER BY id;
+CREATE TEMP TABLE chat_zones (chat TEXT PRIMARY KEY, zone TEXT NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO chat_zones (chat, zone)
+    SELECT platform || ':' || chat_id || CASE thread_id WHEN '' THEN '' ELSE ':' || thread_id END, zone FROM subscriptions;
+INSERT INTO answers_by_question (id, learner_id, chat, lesson_id, question_key, choice, correct, answered_at, week)
+    SELECT a.id, a.learner_id, a.chat, a.lesson_id, a.question_key, a.choice, a.correct, a.answered_at,
+        lessonbot_week(a.answered_at, coalesce(z.zone, 'UTC'))
+    FROM answers a LEFT JOIN chat_zones z ON z.chat = a.chat ORDER BY a.id;
+DROP TABLE chat_zones;
 DROP TABLE answers;
 ALTER TABLE answers_by_question RENAME TO answers;
 -- The first answer of a learner to a question counts: a later one hits
@@ -48,11 +64,7 @@ CREATE TABLE chat_scores (
 CREATE INDEX chat_scores_board ON chat_scores (chat, correct DESC, answered, last_at, learner_id);
 CREATE INDEX chat_scores_learner ON chat_scores (learner_id);
 
--- Per chat, week and learner. A week runs from Monday 00:00 to Sunday
--- 24:00 in the chat's time zone, numbered from the week of 1970-01-01 (a
--- Thursday): (days from 1970-01-01 to the local date + 3) / 7. Weeks need
--- the zones, so they are built in Go after this script, in the same
--- transaction (see migrationHook).
+-- Per chat, week (the answers' week) and learner.
 CREATE TABLE week_scores (
     chat       TEXT    NOT NULL,
     week       INTEGER NOT NULL,
@@ -82,12 +94,9 @@ CREATE TABLE answer_quarters (
     correct  INTEGER NOT NULL
 ) STRICT;
 
-INSERT INTO chat_scores (chat, learner_id, answered, correct, last_at)
-    SELECT chat, learner_id, count(*), sum(correct), max(answered_at) FROM answers GROUP BY chat, learner_id;
-INSERT INTO question_stats (question_key, lesson_id, answered, correct)
-    SELECT question_key, min(lesson_id), count(*), sum(correct) FROM answers GROUP BY question_key;
-INSERT INTO answer_quarters (quarter, answered, correct)
-    SELECT answered_at / 900000, count(*), sum(correct) FROM answers GROUP BY 1;
+-- Go fills chat_scores, week_scores, question_stats and answer_quarters
+-- after this script, in the same transaction, in one pass over the
+-- answers (see buildAggregates).
 
 -- Active chats by platform and kind, kept by triggers on every write of a
 -- subscription (they are rare: commands, a chat gone or moved).
