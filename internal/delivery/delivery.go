@@ -538,9 +538,14 @@ func (p *Pool) step(ctx, sendCtx context.Context, j *job) (outcome, time.Time) {
 			break
 		}
 		j.moved = true
-		if err := p.store.MoveChat(rec, sub.ID, se.MovedTo); err != nil {
+		merged, err := p.store.MoveChat(rec, sub.ID, se.MovedTo)
+		if err != nil {
 			j.log.Error("moving the subscription failed", "to", se.MovedTo, "err", err)
 			return p.finish(rec, j, store.DeliveryFailed, se.Error()), time.Time{}
+		}
+		if merged {
+			j.log.Info("chat moved to a chat with its own subscription: this one is turned off, its answers joined the new chat's", "to", se.MovedTo)
+			return p.finish(rec, j, store.DeliveryFailed, se.Error()+"; the new chat has its own subscription"), time.Time{}
 		}
 		j.log.Info("chat moved; the subscription follows it", "to", se.MovedTo)
 		sub.Address.ChatID = se.MovedTo

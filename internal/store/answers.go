@@ -27,6 +27,11 @@ type Answer struct {
 	Correct bool
 	// At is when the answer was given; stored to the millisecond.
 	At time.Time
+	// Week is the week of At in the chat's time zone then (WeekOf), kept
+	// with the answer: a week counts the answers given during it as the
+	// chat's calendar showed them, and a later change of zone moves none.
+	// 0 stands for the week of At in UTC.
+	Week int64
 }
 
 // maxAnswerBatch bounds how many answers share one transaction, and is the
@@ -44,12 +49,20 @@ const lingerAnswers = 200 * time.Microsecond
 // answered inserts nothing (the first answer counts), and the earlier
 // answer is read back.
 const (
-	insertAnswerSQL = `INSERT INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (learner_id, question_key) DO NOTHING`
-	selectAnswerSQL = `SELECT chat, lesson_id, choice, correct, answered_at FROM answers
+	insertAnswerSQL = `INSERT INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at, week)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (question_key, learner_id) DO NOTHING`
+	selectAnswerSQL = `SELECT chat, lesson_id, choice, correct, answered_at, week FROM answers
 		WHERE learner_id = ? AND question_key = ?`
 )
+
+// week returns a's week, that of At in UTC when Week is unset.
+func (a Answer) week() int64 {
+	if a.Week != 0 {
+		return a.Week
+	}
+	return WeekOf(a.At, time.UTC)
+}
 
 // answerRequest is one RecordAnswer call waiting for the committer.
 type answerRequest struct {
@@ -292,7 +305,7 @@ func (s *Store) writeBatch(ctx context.Context, batch []*answerRequest) ([]answe
 // maxRowsPerStatement bounds the rows of one multi-row statement of a batch;
 // a larger batch is written in chunks of this many. It also bounds how many
 // statements the committer keeps prepared (one per row count and kind), and
-// keeps the parameters (7 a row) far below SQLite's limit.
+// keeps the parameters (8 a row) far below SQLite's limit.
 const maxRowsPerStatement = 64
 
 // batchStmts are the committer's multi-row statements, indexed by their
@@ -336,21 +349,21 @@ func (b *batchStmts) close() error {
 // and the row count and last rowid tell the same (see insertAnswers).
 func insertAnswersSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT OR IGNORE INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at) VALUES `)
+	b.WriteString(`INSERT OR IGNORE INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at, week) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	return b.String()
 }
 
 // findAnswersSQL reads the stored answers of n (learner, question) pairs,
-// with their rowids, through the UNIQUE (learner_id, question_key) index.
+// with their rowids, through the UNIQUE (question_key, learner_id) index.
 func findAnswersSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`SELECT id, learner_id, question_key, chat, lesson_id, choice, correct, answered_at FROM answers
+	b.WriteString(`SELECT id, learner_id, question_key, chat, lesson_id, choice, correct, answered_at, week FROM answers
 		WHERE (learner_id, question_key) IN (VALUES `)
 	for i := range n {
 		if i > 0 {
@@ -419,7 +432,7 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 		leaders = append(leaders, i)
 	}
 
-	args := make([]any, 0, 7*min(len(leaders), maxRowsPerStatement))
+	args := make([]any, 0, 8*min(len(leaders), maxRowsPerStatement))
 	for chunk := range slices.Chunk(leaders, maxRowsPerStatement) {
 		st, err := s.batchStmt(ctx, s.batch.insert[:], len(chunk), insertAnswersSQL)
 		if err != nil {
@@ -428,7 +441,7 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 		args = args[:0]
 		for _, i := range chunk {
 			a := &batch[i].answer
-			args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli())
+			args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli(), a.week())
 		}
 		res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 		if err != nil {
@@ -441,7 +454,7 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 		if int(added) == len(chunk) {
 			for _, i := range chunk {
 				a := batch[i].answer
-				a.At = time.UnixMilli(a.At.UnixMilli()).UTC()
+				a.At, a.Week = time.UnixMilli(a.At.UnixMilli()).UTC(), a.week()
 				results[i] = answerResult{stored: a, first: true}
 			}
 			continue
@@ -459,6 +472,15 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 		}
 	}
 
+	var fresh []Answer
+	for _, i := range leaders {
+		if results[i].first {
+			fresh = append(fresh, results[i].stored)
+		}
+	}
+	if err := s.addAggregates(ctx, tx, fresh); err != nil {
+		return nil, err
+	}
 	for i, j := range leaderOf {
 		if i != j {
 			results[i] = answerResult{stored: results[j].stored}
@@ -490,7 +512,7 @@ func (s *Store) settleAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 	for rows.Next() {
 		var id, ms int64
 		var a Answer
-		if err := rows.Scan(&id, &a.LearnerID, &a.QuestionKey, &a.Chat, &a.LessonID, &a.Choice, &a.Correct, &ms); err != nil {
+		if err := rows.Scan(&id, &a.LearnerID, &a.QuestionKey, &a.Chat, &a.LessonID, &a.Choice, &a.Correct, &ms, &a.Week); err != nil {
 			return err
 		}
 		a.At = time.UnixMilli(ms).UTC()
@@ -537,6 +559,11 @@ func (s *Store) recordAnswerTx(ctx context.Context, on txBeginner, a Answer) (An
 	if err != nil {
 		return Answer{}, false, err
 	}
+	if first {
+		if err := s.addAggregates(ctx, tx, []Answer{stored}); err != nil {
+			return Answer{}, false, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return Answer{}, false, err
 	}
@@ -547,7 +574,7 @@ func (s *Store) recordAnswerTx(ctx context.Context, on txBeginner, a Answer) (An
 // when there is one, inside the caller's transaction.
 func recordAnswerIn(ctx context.Context, ins, sel *sql.Stmt, a Answer) (Answer, bool, error) {
 	ms := a.At.UnixMilli()
-	res, err := ins.ExecContext(ctx, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), ms)
+	res, err := ins.ExecContext(ctx, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), ms, a.week())
 	if err != nil {
 		return Answer{}, false, err
 	}
@@ -556,11 +583,11 @@ func recordAnswerIn(ctx context.Context, ins, sel *sql.Stmt, a Answer) (Answer, 
 		return Answer{}, false, err
 	}
 	if n == 1 {
-		a.At = time.UnixMilli(ms).UTC()
+		a.At, a.Week = time.UnixMilli(ms).UTC(), a.week()
 		return a, true, nil
 	}
 	prev := Answer{LearnerID: a.LearnerID, QuestionKey: a.QuestionKey}
-	err = sel.QueryRowContext(ctx, a.LearnerID, a.QuestionKey).Scan(&prev.Chat, &prev.LessonID, &prev.Choice, &prev.Correct, &ms)
+	err = sel.QueryRowContext(ctx, a.LearnerID, a.QuestionKey).Scan(&prev.Chat, &prev.LessonID, &prev.Choice, &prev.Correct, &ms, &prev.Week)
 	if err != nil {
 		return Answer{}, false, err
 	}
@@ -569,38 +596,14 @@ func recordAnswerIn(ctx context.Context, ins, sel *sql.Stmt, a Answer) (Answer, 
 }
 
 // Score returns how many of the learner's answers were correct, and how
-// many there are.
+// many there are, in every chat: a few rows of chat_scores.
 func (s *Store) Score(ctx context.Context, learnerID int64) (correct, answered int, err error) {
-	err = s.db.QueryRowContext(ctx, `SELECT coalesce(sum(correct), 0), count(*) FROM answers
+	err = s.db.QueryRowContext(ctx, `SELECT coalesce(sum(correct), 0), coalesce(sum(answered), 0) FROM chat_scores
 		WHERE learner_id = ?`, learnerID).Scan(&correct, &answered)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: score of %d: %w", learnerID, err)
 	}
 	return correct, answered, nil
-}
-
-// AnswerTimes returns when the learner answered, at or after since, newest
-// first: the input of a streak.
-func (s *Store) AnswerTimes(ctx context.Context, learnerID int64, since time.Time) ([]time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT answered_at FROM answers
-		WHERE learner_id = ? AND answered_at >= ? ORDER BY answered_at DESC`,
-		learnerID, since.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("store: answer times of %d: %w", learnerID, err)
-	}
-	defer rows.Close()
-	var times []time.Time
-	for rows.Next() {
-		var ms int64
-		if err := rows.Scan(&ms); err != nil {
-			return nil, fmt.Errorf("store: answer times of %d: %w", learnerID, err)
-		}
-		times = append(times, time.UnixMilli(ms).UTC())
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: answer times of %d: %w", learnerID, err)
-	}
-	return times, nil
 }
 
 // Rank is one line of a leaderboard.
@@ -613,19 +616,31 @@ type Rank struct {
 	Correct, Answered int
 }
 
+// AllTime asks Leaderboard for the board of every week.
+const AllTime = -1
+
 // Leaderboard ranks the learners who answered in chat (a chat.Address.Key())
-// at or after since: most correct first, then fewest answered, then by
-// name. It returns at most limit ranks; limit <= 0 means all.
-func (s *Store) Leaderboard(ctx context.Context, chat string, since time.Time, limit int) ([]Rank, error) {
+// in week (WeekOf), or ever with AllTime: more correct first, then fewer
+// answered, then who got there first (whose last answer came earlier),
+// then the learner's id. It returns at most limit ranks, read from an
+// index in that order.
+func (s *Store) Leaderboard(ctx context.Context, chat string, week int64, limit int) ([]Rank, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT a.learner_id, l.name, sum(a.correct) AS c, count(*) AS n
-		FROM answers a JOIN learners l ON l.id = a.learner_id
-		WHERE a.chat = ? AND a.answered_at >= ?
-		GROUP BY a.learner_id
-		ORDER BY c DESC, n ASC, l.name, a.learner_id
-		LIMIT ?`, chat, since.UnixMilli(), limit)
+	var rows *sql.Rows
+	var err error
+	if week == AllTime {
+		rows, err = s.db.QueryContext(ctx, `SELECT b.learner_id, l.name, b.correct, b.answered
+			FROM chat_scores b JOIN learners l ON l.id = b.learner_id
+			WHERE b.chat = ?
+			ORDER BY b.correct DESC, b.answered, b.last_at, b.learner_id LIMIT ?`, chat, limit)
+	} else {
+		rows, err = s.db.QueryContext(ctx, `SELECT b.learner_id, l.name, b.correct, b.answered
+			FROM week_scores b JOIN learners l ON l.id = b.learner_id
+			WHERE b.chat = ? AND b.week = ?
+			ORDER BY b.correct DESC, b.answered, b.last_at, b.learner_id LIMIT ?`, chat, week, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: leaderboard of %s: %w", chat, err)
 	}
@@ -645,11 +660,12 @@ func (s *Store) Leaderboard(ctx context.Context, chat string, since time.Time, l
 }
 
 // AnswerCount returns the number of answers given at or after since, in
-// every chat.
+// every chat, counted by quarters of an hour: since is taken back to the
+// start of its quarter (a day starts on one in every time zone).
 func (s *Store) AnswerCount(ctx context.Context, since time.Time) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM answers WHERE answered_at >= ?`,
-		since.UnixMilli()).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(answered), 0) FROM answer_quarters WHERE quarter >= ?`,
+		quarterOf(since.UnixMilli())).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: answer count: %w", err)
 	}
@@ -667,8 +683,8 @@ type QuestionStat struct {
 // QuestionStats returns the counts of every question that has answers,
 // ordered by lesson and question key.
 func (s *Store) QuestionStats(ctx context.Context) ([]QuestionStat, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT lesson_id, question_key, sum(correct), count(*)
-		FROM answers GROUP BY lesson_id, question_key ORDER BY lesson_id, question_key`)
+	rows, err := s.db.QueryContext(ctx, `SELECT lesson_id, question_key, correct, answered
+		FROM question_stats WHERE answered > 0 ORDER BY lesson_id, question_key`)
 	if err != nil {
 		return nil, fmt.Errorf("store: question stats: %w", err)
 	}

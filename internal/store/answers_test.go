@@ -44,6 +44,7 @@ func TestRecordAnswer(t *testing.T) {
 	original := Answer{LearnerID: ada, Chat: "telegram:-100", LessonID: "l1", QuestionKey: "l1/abc", Choice: 2, Correct: true, At: at}
 	stored := original
 	stored.At = at.Truncate(time.Millisecond)
+	stored.Week = WeekOf(at, time.UTC) // no week given: the UTC one
 
 	tests := []struct {
 		name      string
@@ -55,8 +56,8 @@ func TestRecordAnswer(t *testing.T) {
 		{"OKSecondKeepsFirst", Answer{LearnerID: ada, Chat: "telegram:-200", LessonID: "l1", QuestionKey: "l1/abc",
 			Choice: 0, Correct: false, At: at.Add(time.Minute)}, stored, false},
 		{"OKOtherQuestion", Answer{LearnerID: ada, Chat: "telegram:-100", LessonID: "l1", QuestionKey: "l1/def",
-			Choice: 1, At: at}, Answer{LearnerID: ada, Chat: "telegram:-100", LessonID: "l1", QuestionKey: "l1/def",
-			Choice: 1, At: stored.At}, true},
+			Choice: 1, At: at, Week: 7}, Answer{LearnerID: ada, Chat: "telegram:-100", LessonID: "l1", QuestionKey: "l1/def",
+			Choice: 1, At: stored.At, Week: 7}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,28 +162,6 @@ func TestScore(t *testing.T) {
 			}
 		})
 	}
-
-	timeTests := []struct {
-		name    string
-		learner int64
-		since   time.Time
-		want    []time.Time
-	}{
-		{"OKAll", ada, time.Time{}, []time.Time{base.AddDate(0, 0, 3), base.AddDate(0, 0, 2), base.AddDate(0, 0, 1), base}},
-		{"OKSinceInclusive", ada, base.AddDate(0, 0, 2), []time.Time{base.AddDate(0, 0, 3), base.AddDate(0, 0, 2)}},
-		{"OKNone", bob, time.Time{}, nil},
-	}
-	for _, tt := range timeTests {
-		t.Run("AnswerTimes"+tt.name, func(t *testing.T) {
-			got, err := s.AnswerTimes(ctx, tt.learner, tt.since)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("AnswerTimes = %v, want %v", got, tt.want)
-			}
-		})
-	}
 }
 
 func TestLeaderboard(t *testing.T) {
@@ -218,26 +197,29 @@ func TestLeaderboard(t *testing.T) {
 		return Rank{LearnerID: learners[name], Name: name, Correct: correct, Answered: answered}
 	}
 
+	// Bob and Cy tie at 2/2: Bob got there first.
+	thisWeek := WeekOf(week, time.UTC)
 	tests := []struct {
 		name  string
 		chat  string
-		since time.Time
+		week  int64
 		limit int
 		want  []Rank
 	}{
-		{"OKThisWeek", here, week, 10,
+		{"OKThisWeek", here, thisWeek, 10,
 			[]Rank{rank("Bob", 2, 2), rank("Cy", 2, 2), rank("Ada", 2, 3), rank("Dee", 1, 1)}},
-		{"OKAllTime", here, time.Time{}, 10,
+		{"OKAllTime", here, AllTime, 10,
 			[]Rank{rank("Dee", 4, 4), rank("Bob", 2, 2), rank("Cy", 2, 2), rank("Ada", 2, 3)}},
-		{"OKLimit", here, time.Time{}, 2, []Rank{rank("Dee", 4, 4), rank("Bob", 2, 2)}},
-		{"OKNoLimit", here, week, 0,
+		{"OKLimit", here, AllTime, 2, []Rank{rank("Dee", 4, 4), rank("Bob", 2, 2)}},
+		{"OKNoLimit", here, thisWeek, 0,
 			[]Rank{rank("Bob", 2, 2), rank("Cy", 2, 2), rank("Ada", 2, 3), rank("Dee", 1, 1)}},
-		{"OKOtherChat", elsewhere, week, 10, []Rank{rank("Eve", 5, 5)}},
-		{"OKEmpty", "discord:1", time.Time{}, 10, nil},
+		{"OKLastWeek", here, thisWeek - 1, 10, []Rank{rank("Dee", 3, 3)}},
+		{"OKOtherChat", elsewhere, thisWeek, 10, []Rank{rank("Eve", 5, 5)}},
+		{"OKEmpty", "discord:1", AllTime, 10, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.Leaderboard(ctx, tt.chat, tt.since, tt.limit)
+			got, err := s.Leaderboard(ctx, tt.chat, tt.week, tt.limit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -251,7 +233,7 @@ func TestLeaderboard(t *testing.T) {
 		for _, c := range []struct {
 			since time.Time
 			want  int
-		}{{time.Time{}, 16}, {week, 13}, {recent.Add(time.Millisecond), 0}} {
+		}{{time.Time{}, 16}, {week, 13}, {recent.Add(15 * time.Minute), 0}} {
 			if got, err := s.AnswerCount(ctx, c.since); err != nil || got != c.want {
 				t.Errorf("AnswerCount(%v) = %d, %v; want %d", c.since, got, err, c.want)
 			}
@@ -369,7 +351,7 @@ func TestConcurrentAnswers(t *testing.T) {
 					fail(fmt.Errorf("reader %d: %w", r, err))
 					return
 				}
-				if _, err := s.Leaderboard(ctx, chatKey, time.Time{}, 10); err != nil {
+				if _, err := s.Leaderboard(ctx, chatKey, AllTime, 10); err != nil {
 					fail(fmt.Errorf("reader %d: %w", r, err))
 					return
 				}
@@ -412,6 +394,9 @@ func TestConcurrentAnswers(t *testing.T) {
 	if err := s.IntegrityCheck(ctx); err != nil {
 		t.Error(err)
 	}
+	if diffs, err := s.CheckAggregates(ctx); err != nil || len(diffs) > 0 {
+		t.Errorf("the aggregates after concurrent writers differ from a recount (%v):\n%s", err, strings.Join(diffs, "\n"))
+	}
 	t.Logf("%d distinct answers and %d repeats in %v", distinct.Load(), dups.Load(), run)
 }
 
@@ -424,9 +409,16 @@ func TestConcurrentAnswers(t *testing.T) {
 func BenchmarkRecordAnswer(b *testing.B) {
 	const answerers = 32
 	ctx := context.Background()
-	answer := func(ids []int64, w int, i int64) Answer {
-		return Answer{LearnerID: ids[w], Chat: "telegram:-100", LessonID: "l1",
-			QuestionKey: strconv.FormatInt(i, 10), Choice: int(i % 4), Correct: i%2 == 0, At: time.UnixMilli(i)}
+	// Learner w's n-th answer (the i-th of all) is to question n%3 of
+	// lesson n/3: a group working through the same quizzes, as the
+	// aggregates see them in a live chat (a few questions per batch, each
+	// learner's score and week, the quarter of an hour).
+	answer := func(ids []int64, w int, n, i int64) Answer {
+		lesson := fmt.Sprintf("l%06d", n/3)
+		at := time.UnixMilli(1_780_000_000_000 + i)
+		return Answer{LearnerID: ids[w], Chat: "telegram:-100", LessonID: lesson,
+			QuestionKey: fmt.Sprintf("%s:%d", lesson, n%3), Choice: int(i % 4), Correct: i%2 == 0, At: at,
+			Week: WeekOf(at, time.UTC)}
 	}
 	setup := func(b *testing.B) (*Store, []int64) {
 		s := openTest(b)
@@ -457,12 +449,12 @@ func BenchmarkRecordAnswer(b *testing.B) {
 			b.ResetTimer()
 			for w := range answerers {
 				wg.Go(func() {
-					for {
+					for n := int64(0); ; n++ {
 						i := next.Add(1)
 						if i > int64(b.N) {
 							return
 						}
-						if err := m.record(s, answer(ids, w, i)); err != nil {
+						if err := m.record(s, answer(ids, w, n, i)); err != nil {
 							b.Error(err)
 							return
 						}
@@ -481,7 +473,7 @@ func BenchmarkRecordAnswer(b *testing.B) {
 		for i := int64(1); i <= int64(b.N); {
 			batch = batch[:0]
 			for w := 0; w < answerers && i <= int64(b.N); w, i = w+1, i+1 {
-				batch = append(batch, &answerRequest{ctx: ctx, answer: answer(ids, w, i)})
+				batch = append(batch, &answerRequest{ctx: ctx, answer: answer(ids, w, (i-1)/answerers, i)})
 			}
 			if _, err := s.writeBatch(ctx, batch); err != nil {
 				b.Fatal(err)
@@ -492,22 +484,24 @@ func BenchmarkRecordAnswer(b *testing.B) {
 	})
 	// Two more ceilings, of tables laid out otherwise than answers, written
 	// the same way (batches of 32 in one multi-row INSERT OR IGNORE, one
-	// transaction each, synchronous FULL): they show what the layout costs.
-	// answers keys its uniqueness by learner first, so the 32 learners of a
-	// batch touch 32 leaf pages of that index, and every page is a WAL frame
-	// written and synced; keyed by question first, the batch's rows sit
-	// together. A table with no index at all is the ceiling of 32 answers
-	// per commit on this machine whatever the layout.
+	// transaction each, synchronous FULL, no aggregates): they show what
+	// the layout costs. Until migration 0005 answers kept its uniqueness by
+	// learner first, so the 32 learners of a batch touched 32 leaf pages of
+	// that index, and every page is a WAL frame written and synced; keyed
+	// by question first, as now, the batch's rows sit together. A table
+	// with no index at all is the ceiling of 32 answers per commit on this
+	// machine whatever the layout.
 	layouts := []struct{ name, ddl string }{
-		{"ceiling-layout-question-first-key", `CREATE TABLE other_answers (
+		{"ceiling-layout-learner-first-key-before-0005", `CREATE TABLE other_answers (
 			id INTEGER PRIMARY KEY, learner_id INTEGER NOT NULL, chat TEXT NOT NULL, lesson_id TEXT NOT NULL,
 			question_key TEXT NOT NULL, choice INTEGER NOT NULL, correct INTEGER NOT NULL, answered_at INTEGER NOT NULL,
-			UNIQUE (question_key, learner_id)) STRICT;
+			week INTEGER NOT NULL, UNIQUE (learner_id, question_key)) STRICT;
 			CREATE INDEX other_answers_chat_time ON other_answers (chat, answered_at);
 			CREATE INDEX other_answers_time ON other_answers (answered_at)`},
 		{"ceiling-layout-no-index", `CREATE TABLE other_answers (
 			id INTEGER PRIMARY KEY, learner_id INTEGER NOT NULL, chat TEXT NOT NULL, lesson_id TEXT NOT NULL,
-			question_key TEXT NOT NULL, choice INTEGER NOT NULL, correct INTEGER NOT NULL, answered_at INTEGER NOT NULL) STRICT`},
+			question_key TEXT NOT NULL, choice INTEGER NOT NULL, correct INTEGER NOT NULL, answered_at INTEGER NOT NULL,
+			week INTEGER NOT NULL) STRICT`},
 	}
 	for _, layout := range layouts {
 		b.Run(layout.name, func(b *testing.B) {
@@ -520,13 +514,13 @@ func BenchmarkRecordAnswer(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer insert.Close()
-			args := make([]any, 0, 7*answerers)
+			args := make([]any, 0, 8*answerers)
 			b.ResetTimer()
 			for i := int64(1); i <= int64(b.N); {
 				args = args[:0]
 				for w := 0; w < answerers; w, i = w+1, i+1 {
-					a := answer(ids, w, i)
-					args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli())
+					a := answer(ids, w, (i-1)/answerers, i)
+					args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli(), a.Week)
 				}
 				tx, err := s.db.BeginTx(ctx, nil)
 				if err != nil {
@@ -592,6 +586,7 @@ func TestWriteBatch(t *testing.T) {
 	at := time.Date(2025, 3, 1, 8, 0, 0, 123_456_789, time.UTC)
 	stored := func(a Answer) Answer {
 		a.At = a.At.Truncate(time.Millisecond)
+		a.Week = WeekOf(a.At, time.UTC) // an unset week is stored as the UTC one
 		return a
 	}
 	answer := func(learner int64, key string, choice int) Answer {

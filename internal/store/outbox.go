@@ -602,46 +602,73 @@ func (s *Store) ChatGone(ctx context.Context, deliveryID, subID int64, lastError
 
 // MoveChat moves a subscription, with its history (deliveries and the
 // chat's answers), to a new chat id on the same platform (a Telegram group
-// upgraded to a supergroup). When the new
-// chat already has a row of its own (someone used the bot there), that
-// row is removed first if it was never subscribed; otherwise the move is
-// refused with an error wrapping ErrDuplicate.
-func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) error {
+// upgraded to a supergroup). When the new chat already has a row of its
+// own (someone used the bot there), that row is removed first if it was
+// never subscribed. If it is subscribed, the new chat keeps its own
+// subscription: the old one is turned off where it is, the chat's answers
+// join the new chat's, and merged is true.
+func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) (merged bool, err error) {
 	if err := s.lockWrite(ctx); err != nil {
-		return fmt.Errorf("store: move subscription %d: %w", subID, err)
+		return false, fmt.Errorf("store: move subscription %d: %w", subID, err)
 	}
 	defer s.unlockWrite()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: move subscription %d: %w", subID, err)
+		return false, fmt.Errorf("store: move subscription %d: %w", subID, err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions
 		WHERE active = 0 AND chat_id = ? AND id != ?
 			AND (platform, thread_id) = (SELECT platform, thread_id FROM subscriptions WHERE id = ?)`,
 		newChatID, subID, subID); err != nil {
-		return fmt.Errorf("store: move subscription %d: %w", subID, err)
+		return false, fmt.Errorf("store: move subscription %d: %w", subID, err)
 	}
 	sub, err := s.scanSubscription(tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, subID))
 	if err != nil {
-		return fmt.Errorf("store: move subscription %d: %w", subID, err)
+		return false, fmt.Errorf("store: move subscription %d: %w", subID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET chat_id = ? WHERE id = ?`, newChatID, subID); err != nil {
-		if isUnique(err) {
-			err = ErrDuplicate
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET chat_id = ? WHERE id = ?`, newChatID, subID); isUnique(err) {
+		merged = true
+		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET active = 0 WHERE id = ?`, subID); err != nil {
+			return false, fmt.Errorf("store: turn off subscription %d, moved to %s: %w", subID, newChatID, err)
 		}
-		return fmt.Errorf("store: move subscription %d to %s: %w", subID, newChatID, err)
+	} else if err != nil {
+		return false, fmt.Errorf("store: move subscription %d to %s: %w", subID, newChatID, err)
 	}
-	// The chat's answers move too, so its leaderboard keeps its history.
+	// The chat's answers move too, so its leaderboard keeps its history,
+	// and with them its aggregates, added to any the new id has already.
 	moved := sub.Address
 	moved.ChatID = newChatID
-	if _, err := tx.ExecContext(ctx, `UPDATE answers SET chat = ? WHERE chat = ?`, moved.Key(), sub.Address.Key()); err != nil {
-		return fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
+	from, to := sub.Address.Key(), moved.Key()
+	for _, q := range []string{
+		`UPDATE answers SET chat = ? WHERE chat = ?`,
+		`INSERT INTO chat_scores (chat, learner_id, answered, correct, last_at)
+			SELECT ?, learner_id, answered, correct, last_at FROM chat_scores WHERE chat = ?
+			ON CONFLICT (chat, learner_id) DO UPDATE SET answered = answered + excluded.answered,
+				correct = correct + excluded.correct, last_at = max(last_at, excluded.last_at)`,
+		`INSERT INTO week_scores (chat, week, learner_id, answered, correct, last_at)
+			SELECT ?, week, learner_id, answered, correct, last_at FROM week_scores WHERE chat = ?
+			ON CONFLICT (chat, week, learner_id) DO UPDATE SET answered = answered + excluded.answered,
+				correct = correct + excluded.correct, last_at = max(last_at, excluded.last_at)`,
+		`INSERT INTO chat_words (chat, lesson_id, term, misses, last_missed, shown)
+			SELECT ?, lesson_id, term, misses, last_missed, shown FROM chat_words WHERE chat = ?
+			ON CONFLICT (chat, lesson_id, term) DO UPDATE SET misses = misses + excluded.misses,
+				last_missed = max(last_missed, excluded.last_missed)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, to, from); err != nil {
+			return false, fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
+		}
+	}
+	for _, q := range []string{`DELETE FROM chat_scores WHERE chat = ?`, `DELETE FROM week_scores WHERE chat = ?`,
+		`DELETE FROM chat_words WHERE chat = ?`} {
+		if _, err := tx.ExecContext(ctx, q, from); err != nil {
+			return false, fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: move subscription %d: %w", subID, err)
+		return false, fmt.Errorf("store: move subscription %d: %w", subID, err)
 	}
-	return nil
+	return merged, nil
 }
 
 // Deliveries returns every delivery of a subscription, by slot; for

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 )
@@ -59,15 +62,25 @@ func (s *Store) DeleteLearner(ctx context.Context, u chat.User) (Deleted, error)
 		return del, fmt.Errorf("store: %s: %w", what, err)
 	}
 	if learner != 0 {
+		n, err := deleteAnswersOf(ctx, tx, learner)
+		if err != nil {
+			return del, fmt.Errorf("store: %s: %w", what, err)
+		}
+		del.Answers = n
 		for _, step := range []struct {
 			n     *int
 			query string
 		}{
-			{&del.Answers, `DELETE FROM answers WHERE learner_id = ?`},
+			{nil, `DELETE FROM chat_scores WHERE learner_id = ?`},
+			{nil, `DELETE FROM week_scores WHERE learner_id = ?`},
 			{&del.Items, `DELETE FROM review_items WHERE learner_id = ?`},
 			{&del.StreakDays, `DELETE FROM streak_days WHERE learner_id = ?`},
 			{&del.Learners, `DELETE FROM learners WHERE id = ?`},
 		} {
+			var ignored int
+			if step.n == nil {
+				step.n = &ignored
+			}
 			if err := exec(step.n, step.query, learner); err != nil {
 				return del, fmt.Errorf("store: %s: %w", what, err)
 			}
@@ -103,4 +116,70 @@ func (s *Store) DeleteLearner(ctx context.Context, u chat.User) (Deleted, error)
 		return del, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return del, nil
+}
+
+// deleteAnswersOf deletes the answers of a learner and takes them out of
+// the counts that name nobody (question_stats, answer_quarters), so that
+// these still equal a recount of the answers kept. The answers have no
+// index by learner (see migration 0005): they are found through their
+// questions, every one of which has a row in question_stats.
+func deleteAnswersOf(ctx context.Context, tx *sql.Tx, learner int64) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT a.id, a.question_key, a.correct, a.answered_at
+		FROM question_stats q CROSS JOIN answers a ON a.question_key = q.question_key AND a.learner_id = ?`, learner)
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	questions := map[string]*tally{}
+	quarters := map[int64]*tally{}
+	for rows.Next() {
+		var (
+			id, at  int64
+			key     string
+			correct bool
+		)
+		if err := rows.Scan(&id, &key, &correct, &at); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+		a := Answer{Correct: correct, At: time.UnixMilli(at)}
+		tallyOf(questions, key).add(a)
+		tallyOf(quarters, quarterOf(at)).add(a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for key, t := range questions {
+		if err := subtract(ctx, tx, "question_stats", "question_key", key, t); err != nil {
+			return 0, err
+		}
+	}
+	for q, t := range quarters {
+		if err := subtract(ctx, tx, "answer_quarters", "quarter", q, t); err != nil {
+			return 0, err
+		}
+	}
+	for chunk := range slices.Chunk(ids, 500) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// subtract takes t out of the row of table whose column is key, and
+// removes the row when nothing is left in it.
+func subtract(ctx context.Context, tx *sql.Tx, table, column string, key any, t *tally) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET answered = answered - ?, correct = correct - ? WHERE `+column+` = ?`,
+		t.answered, t.correct, key); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+column+` = ? AND answered = 0`, key)
+	return err
 }

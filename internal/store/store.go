@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -99,6 +100,9 @@ type Store struct {
 	// subscriptionRows counts the subscription rows read.
 	subscriptionRows atomic.Int64
 
+	// readOnly tells a store opened by OpenReadOnly: nothing to stop.
+	readOnly bool
+
 	// now is the clock for rows whose methods take no time (created_at of
 	// a learner or a chat given without one); tests replace it.
 	now func() time.Time
@@ -109,10 +113,16 @@ type Store struct {
 // database whose schema is newer than this binary's, wrapping
 // ErrNewerSchema.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return openDriver(ctx, "sqlite", path)
+}
+
+// openDriver is Open on the database/sql driver registered as driver,
+// which is SQLite's own or a test's wrapper of it.
+func openDriver(ctx context.Context, driver, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("store: open: empty database path")
 	}
-	db, err := sql.Open("sqlite", dsn(path))
+	db, err := sql.Open(driver, dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -135,6 +145,44 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.stopped = make(chan struct{})
 	go s.commitAnswers()
 	return s, nil
+}
+
+// OpenReadOnly opens the database at path for reading only: no migration,
+// no committer, no write, so that it may run beside a lessonbot run that
+// holds the database (lessonbot db check). It fails when the file does not
+// exist.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("store: open: empty database path")
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: no database at %s (lessonbot run or lessonbot chat creates it)", path)
+	} else if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	db, err := sql.Open("sqlite", readOnlyDSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{db: db, writer: make(chan struct{}, 1), now: time.Now, readOnly: true}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// SchemaVersion returns the schema version of the database and the
+// newest this lessonbot knows.
+func (s *Store) SchemaVersion(ctx context.Context) (have, head int, err error) {
+	ms, err := migrations()
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: schema version: %w", err)
+	}
+	if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
+		return 0, 0, fmt.Errorf("store: schema version: %w", err)
+	}
+	return have, len(ms), nil
 }
 
 // open migrates the database and prepares what the committer needs.
@@ -160,8 +208,10 @@ func (s *Store) open(ctx context.Context, path string) error {
 // the first call's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.quit)
-		<-s.stopped
+		if !s.readOnly {
+			close(s.quit)
+			<-s.stopped
+		}
 		s.closeErr = s.closeResources()
 	})
 	return s.closeErr
@@ -247,6 +297,13 @@ func dsn(path string) string {
 	return "file:" + p + "?" + dsnParams
 }
 
+// readOnlyDSN is dsn's read-only sibling: the file must exist, and no
+// pragma that writes is set.
+func readOnlyDSN(path string) string {
+	d := dsn(path)
+	return d[:strings.IndexByte(d, '?')] + "?mode=ro&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
+}
+
 // migration is one embedded schema change, migrations/NNNN_name.sql, which
 // brings the schema from version NNNN-1 to NNNN.
 type migration struct {
@@ -324,11 +381,27 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return err
 	}
+	if hook := migrationHook(m.version); hook != nil {
+		if err := hook(ctx, tx); err != nil {
+			return err
+		}
+	}
 	// PRAGMA takes no parameters; the version is an int from the file name.
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, m.version)); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// migrationHook returns what a migration does in Go after its SQL, in the
+// same transaction, or nil: what SQL alone cannot, such as the weeks of
+// answers in their chats' time zones.
+func migrationHook(version int) func(ctx context.Context, tx *sql.Tx) error {
+	switch version {
+	case 5:
+		return buildAggregates
+	}
+	return nil
 }
 
 // isUnique reports whether err is a violation of a UNIQUE or PRIMARY KEY
@@ -376,4 +449,20 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// Counts are the sizes of a database, as lessonbot db prints them.
+type Counts struct {
+	Chats, Learners, Answers int
+}
+
+// Count counts the chats the bot knows, the learners and the answers.
+func (s *Store) Count(ctx context.Context) (Counts, error) {
+	var c Counts
+	err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM subscriptions), (SELECT count(*) FROM learners),
+		(SELECT count(*) FROM answers)`).Scan(&c.Chats, &c.Learners, &c.Answers)
+	if err != nil {
+		return Counts{}, fmt.Errorf("store: count: %w", err)
+	}
+	return c, nil
 }

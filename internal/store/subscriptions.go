@@ -332,23 +332,44 @@ func (s *Store) SubscriptionRowsRead() int64 { return s.subscriptionRows.Load() 
 // SubscriptionCounts returns the number of active subscriptions by platform;
 // a platform with none is absent.
 func (s *Store) SubscriptionCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT platform, count(*) FROM subscriptions
-		WHERE active = 1 GROUP BY platform`)
+	counts, err := s.ChatCounts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("store: subscription counts: %w", err)
+		return nil, err
+	}
+	out := map[string]int{}
+	for k, n := range counts {
+		if n > 0 {
+			out[k.Platform] += n
+		}
+	}
+	return out, nil
+}
+
+// ChatKind is a platform and a kind of chat.
+type ChatKind struct {
+	Platform string
+	Kind     chat.Kind
+}
+
+// ChatCounts returns the number of active subscriptions by platform and
+// kind of chat, kept by triggers on every write of a subscription.
+func (s *Store) ChatCounts(ctx context.Context) (map[ChatKind]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT platform, kind, active FROM chat_counts`)
+	if err != nil {
+		return nil, fmt.Errorf("store: chat counts: %w", err)
 	}
 	defer rows.Close()
-	counts := make(map[string]int)
+	counts := map[ChatKind]int{}
 	for rows.Next() {
-		var platform string
+		var k ChatKind
 		var n int
-		if err := rows.Scan(&platform, &n); err != nil {
-			return nil, fmt.Errorf("store: subscription counts: %w", err)
+		if err := rows.Scan(&k.Platform, &k.Kind, &n); err != nil {
+			return nil, fmt.Errorf("store: chat counts: %w", err)
 		}
-		counts[platform] = n
+		counts[k] = n
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: subscription counts: %w", err)
+		return nil, fmt.Errorf("store: chat counts: %w", err)
 	}
 	return counts, nil
 }

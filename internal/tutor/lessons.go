@@ -240,7 +240,7 @@ func (t *Tutor) answer(ctx context.Context, p chat.Press, sub store.Subscription
 	now := t.now()
 	stored, first, err := t.store.RecordAnswer(ctx, store.Answer{
 		LearnerID: learner, Chat: p.Chat.Key(), LessonID: q.LessonID, QuestionKey: q.Key,
-		Choice: choice, Correct: choice == q.Correct, At: now,
+		Choice: choice, Correct: choice == q.Correct, At: now, Week: store.WeekOf(now, weekZone(sub)),
 	})
 	if err != nil {
 		return chat.PressReply{}, err

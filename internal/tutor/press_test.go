@@ -13,6 +13,7 @@ import (
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/lesson"
 	"github.com/lessonbot/lessonbot/internal/quiz"
+	"github.com/lessonbot/lessonbot/internal/store"
 )
 
 func TestPressAnswer(t *testing.T) {
@@ -410,7 +411,7 @@ func TestPressConcurrent(t *testing.T) {
 	if total != rights {
 		t.Errorf("%d right answers stored, want %d", total, rights)
 	}
-	ranks, err := h.st.Leaderboard(h.ctx, chat.Address{Platform: chat.Telegram, ChatID: "-100"}.Key(), monday, 0)
+	ranks, err := h.st.Leaderboard(h.ctx, chat.Address{Platform: chat.Telegram, ChatID: "-100"}.Key(), store.WeekOf(monday, time.UTC), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

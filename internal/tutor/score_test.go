@@ -151,8 +151,8 @@ func TestLeaderboard(t *testing.T) {
 	h.setClock(time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC))
 	h.answer(cara, river[0], true)
 	h.answer(ann, river[1], true)
-	// Ann and Bob tie on 3/4: by name.
-	want = "This week\n1. Ann: 1/1\n2. Cara: 1/1\nAll time\n1. Ann: 3/4\n2. Bob: 3/4\n3. Cara: 1/1"
+	// Ann and Bob tie on 3/4: Bob got there first, on Sunday.
+	want = "This week\n1. Ann: 1/1\n2. Cara: 1/1\nAll time\n1. Bob: 3/4\n2. Ann: 3/4\n3. Cara: 1/1"
 	msgs := h.send(bob, "/leaderboard")
 	if got := allText(msgs); got != want {
 		t.Errorf("next week:\n got %q\nwant %q", got, want)
@@ -164,25 +164,33 @@ func TestLeaderboard(t *testing.T) {
 	t.Run("OKFrench", func(t *testing.T) {
 		mgr := inGroup(group, "5", "Eve", true)
 		h.sendAll(mgr, "/language fr")
-		want := "Cette semaine\n1. Ann : 1/1\n2. Cara : 1/1\nDepuis le début\n1. Ann : 3/4\n2. Bob : 3/4\n3. Cara : 1/1"
+		want := "Cette semaine\n1. Ann : 1/1\n2. Cara : 1/1\nDepuis le début\n1. Bob : 3/4\n2. Ann : 3/4\n3. Cara : 1/1"
 		if got := allText(h.send(bob, "/leaderboard")); got != want {
 			t.Errorf("\n got %q\nwant %q", got, want)
 		}
 		h.sendAll(mgr, "/language en")
 	})
 	t.Run("OKWeekInChatZone", func(t *testing.T) {
-		// In Tokyo, Sunday 23:30 UTC is already Monday: Bob's wrong
-		// answer belongs to this week there.
+		// A change of zone moves no answer to another week: Bob's
+		// Sunday answer stays in last week.
 		mgr := inGroup(group, "5", "Eve", true)
 		h.sendAll(mgr, "/timezone Asia/Tokyo")
-		want := "This week\n1. Ann: 1/1\n2. Cara: 1/1\n3. Bob: 0/1\nAll time"
+		want := "This week\n1. Ann: 1/1\n2. Cara: 1/1\nAll time"
 		if got := allText(h.send(bob, "/leaderboard")); !strings.HasPrefix(got, want) {
-			t.Errorf("\n got %q\nwant it to start %q", got, want)
+			t.Errorf("after /timezone:\n got %q\nwant it to start %q", got, want)
 		}
+		// Sunday 15 March, 23:30 UTC is Monday morning in Tokyo: a new
+		// week there, with no answers yet.
+		h.setClock(time.Date(2026, 3, 15, 23, 30, 0, 0, time.UTC))
+		want = "This week\nNo answers yet.\nAll time"
+		if got := allText(h.send(bob, "/leaderboard")); !strings.HasPrefix(got, want) {
+			t.Errorf("on Monday in Tokyo:\n got %q\nwant it to start %q", got, want)
+		}
+		h.setClock(time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC))
 		h.sendAll(mgr, "/timezone UTC")
 	})
 	t.Run("OKScoreShowsTop5InGroup", func(t *testing.T) {
-		want := "Ann: 3/4 correct (75%). Streak: 1 day (0 freezes held).\nTop 5 in this chat\n1. Ann: 3/4\n2. Bob: 3/4\n3. Cara: 1/1"
+		want := "Ann: 3/4 correct (75%). Streak: 1 day (0 freezes held).\nTop 5 in this chat\n1. Bob: 3/4\n2. Ann: 3/4\n3. Cara: 1/1"
 		if got := allText(h.send(ann, "/score")); got != want {
 			t.Errorf("\n got %q\nwant %q", got, want)
 		}

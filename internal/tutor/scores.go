@@ -39,7 +39,7 @@ func (t *Tutor) score(ctx context.Context, c *call) ([]chat.Message, error) {
 		blocks = append(blocks, chat.Block{Kind: chat.Text, Text: say(c.lang, keyScore, name, correct, answered, pct, streak)})
 	}
 	if c.cmd.Kind != chat.Private {
-		ranks, err := t.store.Leaderboard(ctx, c.cmd.Chat.Key(), time.Time{}, 5)
+		ranks, err := t.store.Leaderboard(ctx, c.cmd.Chat.Key(), store.AllTime, 5)
 		if err != nil {
 			return nil, err
 		}
@@ -59,19 +59,21 @@ func board(lang string, ranks []store.Rank) string {
 	return strings.Join(lines, "\n")
 }
 
-// weekStart returns Monday 00:00 of now's week in loc.
-func weekStart(now time.Time, loc *time.Location) time.Time {
-	local := now.In(loc)
-	back := (int(local.Weekday()) + 6) % 7
-	return time.Date(local.Year(), local.Month(), local.Day()-back, 0, 0, 0, 0, loc)
+// weekZone is the zone a chat's weeks run in: its own, or UTC for a chat
+// the bot keeps no row of (its answers count there, and a recount agrees).
+func weekZone(sub store.Subscription) *time.Location {
+	if sub.ID == 0 {
+		return time.UTC
+	}
+	return location(sub)
 }
 
 func (t *Tutor) leaderboard(ctx context.Context, c *call) ([]chat.Message, error) {
-	week, err := t.store.Leaderboard(ctx, c.cmd.Chat.Key(), weekStart(t.now(), location(c.sub)), 10)
+	week, err := t.store.Leaderboard(ctx, c.cmd.Chat.Key(), store.WeekOf(t.now(), weekZone(c.sub)), 10)
 	if err != nil {
 		return nil, err
 	}
-	all, err := t.store.Leaderboard(ctx, c.cmd.Chat.Key(), time.Time{}, 10)
+	all, err := t.store.Leaderboard(ctx, c.cmd.Chat.Key(), store.AllTime, 10)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ func (t *Tutor) summary(ctx context.Context, sub store.Subscription, slot time.T
 	}
 	day := learnerDay(slot, sub)
 	if sub.Kind != chat.Private {
-		top, err := t.store.Leaderboard(ctx, sub.Address.Key(), from, 3)
+		top, err := t.store.Leaderboard(ctx, sub.Address.Key(), store.WeekOf(slot, weekZone(sub)), 3)
 		if err != nil {
 			return nil, err
 		}

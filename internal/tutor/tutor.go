@@ -184,8 +184,16 @@ func (t *Tutor) ChatMoved(ctx context.Context, from chat.Address, newChatID stri
 	if err != nil {
 		return
 	}
-	if err := t.store.MoveChat(ctx, sub.ID, newChatID); err != nil {
+	merged, err := t.store.MoveChat(ctx, sub.ID, newChatID)
+	if err != nil {
 		t.log.Error("moving a chat failed", "chat", from.Key(), "to", newChatID, "err", err)
+		return
+	}
+	if merged {
+		t.log.Info("chat moved to a chat with its own subscription: this one is turned off, its answers joined the new chat's", "chat", from.Key(), "to", newChatID)
+		if t.changed != nil {
+			t.changed(store.Subscription{ID: sub.ID})
+		}
 		return
 	}
 	t.log.Info("chat moved", "chat", from.Key(), "to", newChatID)
