@@ -44,6 +44,7 @@ func commands() []command {
 		{"preview", "ID [--as telegram|discord|text]", "print a lesson's daily post as each platform gets it", runPreview},
 		{"import", "FILE [-o OUT]", "turn a plain-text news article with a glossary into a lesson file", runImport},
 		{"db", "check", "check the database's integrity and aggregates", runDB},
+		{"version", "", "print the version, commit and Go version of this build", runVersion},
 	}
 }
 
@@ -81,6 +82,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 	case "-h", "-help", "--help", "help":
 		usage(env.Stdout)
 		return exitOK
+	case "-version", "--version":
+		return runVersion(ctx, env, args[1:])
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {

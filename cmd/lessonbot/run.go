@@ -39,6 +39,8 @@ func runRun(ctx context.Context, env Env, args []string) int {
 		return exitFailure
 	}
 	defer lock.Release()
+	b := currentBuild()
+	log.Info("lessonbot starting", "version", b.Version, "commit", b.Revision, "go", b.GoVersion)
 	a, err := openApp(ctx, cfg, log, time.Now)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
