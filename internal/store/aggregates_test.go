@@ -221,19 +221,7 @@ func aggregatesChild(t *testing.T) {
 func TestUpgradeBuildsAggregates(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms[:4] {
-		if err := applyMigration(ctx, db, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := oldSchema(t, path, 4)
 	if _, err := db.Exec(`INSERT INTO subscriptions (platform, chat_id, kind, hour, minute, zone, active, created_at) VALUES
 			('telegram', '-100', 'group', 8, 0, 'Asia/Tokyo', 1, 0), ('discord', 'c1', 'group', 8, 0, 'UTC', 0, 0)`); err != nil {
 		t.Fatal(err)

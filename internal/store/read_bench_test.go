@@ -105,21 +105,9 @@ func newBenchDB(b *testing.B) string {
 // migrations 1 to 4, with plain SQL.
 func generateOld(b *testing.B, path string, bigOnly bool) {
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		b.Fatal(err)
-	}
+	db := oldSchema(b, path, 4)
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	ms, err := migrations()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, m := range ms[:4] {
-		if err := applyMigration(ctx, db, m); err != nil {
-			b.Fatal(err)
-		}
-	}
 	others := benchOtherChats
 	if bigOnly {
 		others = 0

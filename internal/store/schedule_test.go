@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -92,19 +91,7 @@ func TestScheduledSubscriptions(t *testing.T) {
 func TestMigrationMarksUnknownMessages(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms[:2] {
-		if err := applyMigration(ctx, db, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := oldSchema(t, path, 2)
 	if _, err := db.ExecContext(ctx, `INSERT INTO subscriptions (id, platform, chat_id, kind, hour, minute, zone, active, created_at)
 			VALUES (1, 'telegram', '100', 'private', 8, 0, 'UTC', 1, 0);
 		INSERT INTO deliveries (subscription_id, lesson_id, slot, state, created_at, updated_at, due_at) VALUES

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -302,4 +303,25 @@ func TestDSN(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oldSchema creates a database at path with the schema of the first
+// version migrations only, as an older lessonbot left it, for upgrade
+// tests to fill with plain SQL. The caller closes it.
+func oldSchema(tb testing.TB, path string, version int) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, m := range ms[:version] {
+		if err := applyMigration(context.Background(), db, m); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return db
 }
