@@ -30,7 +30,7 @@ func runRun(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "lessonbot run: no platform configured: set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN (or telegram.token / discord.token in the config), or try the bot locally with: lessonbot chat")
 		return exitUsage
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	log := newLogger(cfg, env.Stderr)
 	// One process delivers from a database: the lock tells a second one to
 	// stop, and tells this one that whoever held a claim before it is dead.
 	lock, err := store.LockDatabase(cfg.Database)

@@ -15,6 +15,8 @@
 package config
 
 import (
+	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -57,6 +59,56 @@ type Config struct {
 	Discord Discord `yaml:"discord"`
 	// Learning holds the spaced review and weekly summary settings.
 	Learning Learning `yaml:"learning"`
+	// Admin holds the admin listener's settings (metrics and health).
+	Admin Admin `yaml:"admin"`
+	// DB holds the database's backup settings.
+	DB DB `yaml:"db"`
+	// Log holds the logging settings.
+	Log Log `yaml:"log"`
+	// Alerts names the chats the bot tells when something goes wrong.
+	Alerts Alerts `yaml:"alerts"`
+}
+
+// Admin holds the admin listener's settings.
+type Admin struct {
+	// Listen is the address of the admin listener, which serves /metrics,
+	// /livez, /healthz and /readyz; empty turns it off. The default is
+	// "127.0.0.1:9090".
+	Listen string `yaml:"listen"`
+}
+
+// DB holds the database's backup settings.
+type DB struct {
+	// BackupEvery makes run write a dated backup this often, as a Go
+	// duration of at least 1m such as "24h"; empty turns it off (the
+	// default).
+	BackupEvery string `yaml:"backup_every"`
+	// BackupKeep is how many dated backups are kept, from 1 to 1000; the
+	// oldest are removed. The default is 7.
+	BackupKeep int `yaml:"backup_keep"`
+	// BackupDir is the folder of the dated backups. The default, empty,
+	// is the folder "backups" beside the database.
+	BackupDir string `yaml:"backup_dir"`
+}
+
+// Log holds the logging settings.
+type Log struct {
+	// Format is "text" or "json"; empty (the default) means text when
+	// standard error is a terminal and json otherwise.
+	Format string `yaml:"format"`
+	// Level is the least severe level logged: debug, info, warn or error.
+	// The default is "info".
+	Level string `yaml:"level"`
+}
+
+// Alerts names the chats the bot posts its alerts to. Both are optional.
+type Alerts struct {
+	// TelegramChat is the id of a Telegram chat (negative for a group or
+	// channel); 0 (the default) sends no alert on Telegram.
+	TelegramChat int64 `yaml:"telegram_chat"`
+	// DiscordChannel is the id of a Discord channel, digits only; empty
+	// (the default) sends no alert on Discord.
+	DiscordChannel string `yaml:"discord_channel"`
 }
 
 // Learning holds the spaced review and weekly summary settings.
@@ -179,6 +231,9 @@ func Default() Config {
 		Learning:     Learning{Retention: 0.85, DailyReviews: 3, SummaryDay: "sunday"},
 		CatchUp:      "6h",
 		Delivery:     Delivery{MaxAttempts: 5},
+		Admin:        Admin{Listen: "127.0.0.1:9090"},
+		DB:           DB{BackupKeep: 7},
+		Log:          Log{Level: "info"},
 		Telegram: Telegram{
 			APIURL:  "https://api.telegram.org",
 			Admins:  []int64{},
@@ -263,6 +318,50 @@ func (c Config) DeliveryClock() (hour, minute int) {
 		return 0, 0
 	}
 	return h, m
+}
+
+// BackupInterval returns BackupEvery as a duration, 0 when backups are
+// off. Call it after [Config.Validate] has succeeded.
+func (c Config) BackupInterval() time.Duration {
+	if c.DB.BackupEvery == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(c.DB.BackupEvery)
+	if err != nil || d < 0 {
+		return 0
+	}
+	return d
+}
+
+// BackupFolder returns the folder of the dated backups: BackupDir, or
+// "backups" beside the database.
+func (c Config) BackupFolder() string {
+	if c.DB.BackupDir != "" {
+		return c.DB.BackupDir
+	}
+	return filepath.Join(filepath.Dir(c.Database), "backups")
+}
+
+// LogLevel returns Level as a [slog.Level]. Call it after
+// [Config.Validate] has succeeded; an unknown level is info.
+func (c Config) LogLevel() slog.Level {
+	l, _ := parseLevel(c.Log.Level)
+	return l
+}
+
+// parseLevel parses a log level name.
+func parseLevel(s string) (slog.Level, bool) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, true
+	case "info":
+		return slog.LevelInfo, true
+	case "warn", "warning":
+		return slog.LevelWarn, true
+	case "error":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
 }
 
 // Redacted returns a copy of c, safe to print or log, in which every token

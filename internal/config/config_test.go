@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"os"
 	"reflect"
 	"strings"
@@ -306,6 +307,33 @@ func TestValidate(t *testing.T) {
 					Rate: TelegramRate{MessagesPerSecond: 0.5, PerChatPerSecond: 2, PerGroupPerMinute: 60}}
 				c.Discord = Discord{Token: discordToken, APIURL: "https://proxy.example/discord", GuildID: "41771983423143937", Admins: []string{"80351110224678912"},
 					Rate: DiscordRate{RequestsPerSecond: 10}}
+			},
+		},
+		{
+			name: "OKOperations",
+			edit: func(c *Config) {
+				c.Admin.Listen = ":9090"
+				c.DB = DB{BackupEvery: "24h", BackupKeep: 30, BackupDir: "/var/backups/lessonbot"}
+				c.Log = Log{Format: "json", Level: "debug"}
+				c.Alerts = Alerts{TelegramChat: -1001234567890, DiscordChannel: "41771983423143937"}
+			},
+		},
+		{name: "OKAdminOff", edit: func(c *Config) { c.Admin.Listen = "" }},
+		{
+			name: "ErrOperations",
+			edit: func(c *Config) {
+				c.Admin.Listen = "9090"
+				c.DB = DB{BackupEvery: "30s", BackupKeep: 0}
+				c.Log = Log{Format: "xml", Level: "loud"}
+				c.Alerts.DiscordChannel = "#ops"
+			},
+			errs: []string{
+				`admin.listen: "9090" is not a host:port address`,
+				`db.backup_every: "30s" is not a duration of at least 1m`,
+				"db.backup_keep: 0 is out of range (want 1 to 1000)",
+				`log.format: "xml" is not a log format`,
+				`log.level: "loud" is not a log level`,
+				`alerts.discord_channel: "#ops" is not a Discord channel id`,
 			},
 		},
 		{
@@ -688,6 +716,30 @@ func TestSummaryWeekday(t *testing.T) {
 		c.Learning.SummaryDay = day
 		if got := c.SummaryWeekday(); got != want {
 			t.Errorf("SummaryWeekday(%q) = %v, want %v", day, got, want)
+		}
+	}
+}
+
+func TestOperationsHelpers(t *testing.T) {
+	c := Default()
+	c.Database = "/var/lib/lessonbot/lessonbot.db"
+	if got := c.BackupInterval(); got != 0 {
+		t.Errorf("BackupInterval() with backups off = %v, want 0", got)
+	}
+	if got, want := c.BackupFolder(), "/var/lib/lessonbot/backups"; got != want {
+		t.Errorf("BackupFolder() = %q, want %q", got, want)
+	}
+	c.DB = DB{BackupEvery: "12h", BackupKeep: 3, BackupDir: "/srv/backups"}
+	if got := c.BackupInterval(); got != 12*time.Hour {
+		t.Errorf("BackupInterval() = %v, want 12h", got)
+	}
+	if got := c.BackupFolder(); got != "/srv/backups" {
+		t.Errorf("BackupFolder() = %q, want /srv/backups", got)
+	}
+	for level, want := range map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError} {
+		c.Log.Level = level
+		if got := c.LogLevel(); got != want {
+			t.Errorf("LogLevel() for %q = %v, want %v", level, got, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -20,6 +21,8 @@ const (
 const (
 	maxCatchUp          = 7 * 24 * time.Hour
 	maxDeliveryAttempts = 100
+	minBackupEvery      = time.Minute
+	maxBackupKeep       = 1000
 )
 
 // Validate checks every value of c. It returns nil if all are valid, and
@@ -102,6 +105,31 @@ func (c Config) Validate() error {
 		if !isDigits(id) {
 			v.addf("discord.admins[%d]: %q is not a Discord user id (want digits only)", i, id)
 		}
+	}
+
+	if c.Admin.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.Admin.Listen); err != nil || port == "" {
+			v.addf("admin.listen: %q is not a host:port address (want such as 127.0.0.1:9090, or empty to turn the listener off)", c.Admin.Listen)
+		}
+	}
+	if c.DB.BackupEvery != "" {
+		if d, err := time.ParseDuration(c.DB.BackupEvery); err != nil || d < minBackupEvery {
+			v.addf("db.backup_every: %q is not a duration of at least 1m (want a Go duration such as 24h, or empty for no periodic backup)", c.DB.BackupEvery)
+		}
+	}
+	if n := c.DB.BackupKeep; n < 1 || n > maxBackupKeep {
+		v.addf("db.backup_keep: %d is out of range (want 1 to %d)", n, maxBackupKeep)
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		v.addf("log.format: %q is not a log format (want text or json, or empty for text on a terminal and json otherwise)", c.Log.Format)
+	}
+	if _, ok := parseLevel(c.Log.Level); !ok {
+		v.addf("log.level: %q is not a log level (want debug, info, warn or error)", c.Log.Level)
+	}
+	if c.Alerts.DiscordChannel != "" && !isDigits(c.Alerts.DiscordChannel) {
+		v.addf("alerts.discord_channel: %q is not a Discord channel id (want digits only, or leave it empty)", c.Alerts.DiscordChannel)
 	}
 
 	return errors.Join(v.errs...)

@@ -409,7 +409,7 @@ type job struct {
 func (p *Pool) newJob(c store.Claim) *job {
 	return &job{
 		d: c.Delivery, sub: c.Subscription, plat: p.platforms[c.Subscription.Address.Platform],
-		log: p.log.With("delivery_id", c.Delivery.ID, "platform", c.Subscription.Address.Platform, "chat_id", c.Subscription.Address.Key()),
+		log: p.log.With("delivery_id", c.Delivery.ID, "platform", c.Subscription.Address.Platform, "platform", c.Subscription.Address.Platform, "chat_id", c.Subscription.Address.ChatID),
 	}
 }
 
@@ -494,10 +494,10 @@ func (p *Pool) step(ctx, sendCtx context.Context, j *job) (outcome, time.Time) {
 	}
 	defer free()
 	if err := p.store.StartMessage(rec, d.ID, p.opts.Holder, i); errors.Is(err, store.ErrNotClaimed) {
-		j.log.Warn("the delivery is no longer this process's (another holder took it over); not sending", "message", i)
+		j.log.Warn("the delivery is no longer this process's (another holder took it over); not sending", "part", i)
 		return ended, time.Time{}
 	} else if err != nil {
-		j.log.Error("recording a send failed; trying again shortly", "message", i, "err", err)
+		j.log.Error("recording a send failed; trying again shortly", "part", i, "err", err)
 		return again, time.Now().Add(retryBookkeeping)
 	}
 	if err := j.plat.budget.Wait(ctx, sub.Address, sub.Kind, ratelimit.Scheduled); err != nil {
@@ -507,7 +507,7 @@ func (p *Pool) step(ctx, sendCtx context.Context, j *job) (outcome, time.Time) {
 	free()
 	if !p.leased() {
 		if err := p.renew(rec); err != nil {
-			j.log.Error("renewing the leases failed; not sending until they are renewed", "message", i, "err", err)
+			j.log.Error("renewing the leases failed; not sending until they are renewed", "part", i, "err", err)
 			p.abort(rec, j)
 			return again, time.Now().Add(retryBookkeeping)
 		}
@@ -517,7 +517,7 @@ func (p *Pool) step(ctx, sendCtx context.Context, j *job) (outcome, time.Time) {
 		// Recorded whoever holds the delivery by now: the message reached
 		// the chat and must not be sent again.
 		if err := p.store.MessageSent(rec, d.ID, i, msgID); err != nil {
-			j.log.Error("recording a sent message failed; the rest of the delivery waits for the next start", "message", i, "err", err)
+			j.log.Error("recording a sent message failed; the rest of the delivery waits for the next start", "part", i, "err", err)
 			return ended, time.Time{}
 		}
 		d.MessageIDs = append(d.MessageIDs, msgID)
@@ -540,14 +540,14 @@ func (p *Pool) step(ctx, sendCtx context.Context, j *job) (outcome, time.Time) {
 		j.moved = true
 		merged, err := p.store.MoveChat(rec, sub.ID, se.MovedTo)
 		if err != nil {
-			j.log.Error("moving the subscription failed", "to", se.MovedTo, "err", err)
+			j.log.Error("moving the subscription failed", "new_chat_id", se.MovedTo, "err", err)
 			return p.finish(rec, j, store.DeliveryFailed, se.Error()), time.Time{}
 		}
 		if merged {
-			j.log.Info("chat moved to a chat with its own subscription: this one is turned off, its answers joined the new chat's", "to", se.MovedTo)
+			j.log.Info("chat moved to a chat with its own subscription: this one is turned off, its answers joined the new chat's", "new_chat_id", se.MovedTo)
 			return p.finish(rec, j, store.DeliveryFailed, se.Error()+"; the new chat has its own subscription"), time.Time{}
 		}
-		j.log.Info("chat moved; the subscription follows it", "to", se.MovedTo)
+		j.log.Info("chat moved; the subscription follows it", "new_chat_id", se.MovedTo)
 		sub.Address.ChatID = se.MovedTo
 		p.abort(rec, j)
 		return again, time.Now()
@@ -562,7 +562,7 @@ func (p *Pool) step(ctx, sendCtx context.Context, j *job) (outcome, time.Time) {
 			return p.unknown(rec, j, i, se)
 		}
 	case chat.Rejected:
-		j.log.Error("the platform refused the message", "message", i, "err", se)
+		j.log.Error("the platform refused the message", "part", i, "err", se)
 		return p.finish(rec, j, store.DeliveryFailed, se.Error()), time.Time{}
 	}
 	// Transient (or an ambiguous error we may resend).
@@ -615,7 +615,7 @@ func (p *Pool) next(rec context.Context, j *job) (outcome, time.Time) {
 // an uncertain post the delivery ends as unknown; after an uncertain
 // question it goes on with the next.
 func (p *Pool) unknown(rec context.Context, j *job, i int, se *chat.SendError) (outcome, time.Time) {
-	j.log.Warn("send may or may not have arrived; not resending it", "message", i, "err", se)
+	j.log.Warn("send may or may not have arrived; not resending it", "part", i, "err", se)
 	err := p.store.MessageUnknown(rec, j.d.ID, p.opts.Holder, i, se.Error())
 	if errors.Is(err, store.ErrNotClaimed) {
 		j.log.Warn("the delivery is no longer this process's (another holder took it over)", "err", err)

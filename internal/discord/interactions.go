@@ -104,7 +104,7 @@ func (b *Bot) command(i *discordgo.Interaction, respond respondFunc) func(ctx co
 	b.guilds.add(i.GuildID, i.ChannelID)
 	ephemeral := b.ephemeral(info, cmd)
 	if err := respond(deferred(ephemeral)); err != nil {
-		b.log.Error("answering a command failed", "command", name, "chat", cmd.Chat.Key(), "err", err)
+		b.log.Error("answering a command failed", "command", name, "platform", cmd.Chat.Platform, "chat_id", cmd.Chat.ChatID, "err", err)
 		return nil
 	}
 	return func(ctx context.Context) {
@@ -140,7 +140,7 @@ func (b *Bot) press(i *discordgo.Interaction, respond respondFunc) func(ctx cont
 	p := chat.Press{Chat: address(i), Kind: kind(i), From: user(i), Data: data.CustomID}
 	b.guilds.add(i.GuildID, i.ChannelID)
 	if err := respond(deferred(true)); err != nil {
-		b.log.Error("answering a button press failed", "chat", p.Chat.Key(), "err", err)
+		b.log.Error("answering a button press failed", "platform", p.Chat.Platform, "chat_id", p.Chat.ChatID, "err", err)
 		return nil
 	}
 	return func(ctx context.Context) {
@@ -204,12 +204,12 @@ func (b *Bot) reply(ctx context.Context, i *discordgo.Interaction, msgs []chat.M
 		return
 	}
 	if _, err := b.s.InteractionResponseEdit(i, pieces[0].edit(), opt); err != nil {
-		b.log.Error("editing an interaction's answer failed", "chat", address(i).Key(), "err", b.red.Error(err))
+		b.log.Error("editing an interaction's answer failed", "platform", address(i).Platform, "chat_id", address(i).ChatID, "err", b.red.Error(err))
 		return
 	}
 	for _, p := range pieces[1:] {
 		if _, err := b.s.FollowupMessageCreate(i, true, p.followup(ephemeral), opt); err != nil {
-			b.log.Error("sending a follow-up failed", "chat", address(i).Key(), "err", b.red.Error(err))
+			b.log.Error("sending a follow-up failed", "platform", address(i).Platform, "chat_id", address(i).ChatID, "err", b.red.Error(err))
 			return
 		}
 	}

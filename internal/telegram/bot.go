@@ -363,10 +363,10 @@ func (b *Bot) poll(ctx context.Context) error {
 				wait = se.RetryAfter
 			case apiErrorCode(err) == http.StatusConflict:
 				wait = min(max(2*wait, 5*time.Second), 30*time.Second)
-				b.log.Error("another client is getting this bot's updates, or a webhook is set", "err", err, "retry_in", wait)
+				b.log.Error("another client is getting this bot's updates, or a webhook is set", "err", err, "retry_after", wait)
 			default:
 				wait = min(max(2*wait, time.Second), 30*time.Second)
-				b.log.Warn("getting updates failed", "err", err, "retry_in", wait)
+				b.log.Warn("getting updates failed", "err", err, "retry_after", wait)
 			}
 			if !sleep(ctx, wait) {
 				break

@@ -90,7 +90,7 @@ func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msg
 	for _, m := range msgs {
 		parts, err := b.parts(m)
 		if err != nil {
-			b.log.Warn("sending a reply failed", "chat_id", to.Key(), "err", err)
+			b.log.Warn("sending a reply failed", "platform", to.Platform, "chat_id", to.ChatID, "err", err)
 			return
 		}
 		for i := 0; i < len(parts); i++ {
@@ -121,7 +121,7 @@ func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msg
 						continue
 					}
 				case chat.ChatGone:
-					b.log.Info("a reply found the chat gone", "chat_id", to.Key(), "err", se)
+					b.log.Info("a reply found the chat gone", "platform", to.Platform, "chat_id", to.ChatID, "err", se)
 					b.tutor.ChatGone(ctx, to)
 					return
 				case chat.ChatMoved:
@@ -132,7 +132,7 @@ func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msg
 						continue
 					}
 				}
-				b.log.Warn("sending a reply failed", "chat_id", to.Key(), "err", se, "waited", time.Since(first).Round(time.Second))
+				b.log.Warn("sending a reply failed", "platform", to.Platform, "chat_id", to.ChatID, "err", se, "waited", time.Since(first).Round(time.Second))
 				return
 			}
 		}
@@ -257,7 +257,7 @@ func (b *Bot) messageID(raw json.RawMessage, method string, to chat.Address) str
 	}
 	if err := json.Unmarshal(raw, &sent); err != nil {
 		// Posted, as far as Telegram said ok; the id is only for the record.
-		b.log.Warn(method+" answered an unexpected result", "chat", to.Key(), "err", err)
+		b.log.Warn(method+" answered an unexpected result", "platform", to.Platform, "chat_id", to.ChatID, "err", err)
 	}
 	return strconv.Itoa(sent.MessageID)
 }

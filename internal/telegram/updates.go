@@ -201,13 +201,13 @@ func (b *Bot) canManage(ctx context.Context, m *tgbotapi.Message, cmd chat.Comma
 	}, "getChatMember")
 	if err != nil {
 		if ctx.Err() == nil {
-			b.log.Warn("checking a chat administrator failed; treating them as a member", "chat", cmd.Chat.Key(), "user", cmd.From.ID, "err", err)
+			b.log.Warn("checking a chat administrator failed; treating them as a member", "platform", cmd.Chat.Platform, "chat_id", cmd.Chat.ChatID, "user_id", cmd.From.ID, "err", err)
 		}
 		return false
 	}
 	var member tgbotapi.ChatMember
 	if err := json.Unmarshal(raw, &member); err != nil {
-		b.log.Warn("getChatMember answered something unexpected", "chat", cmd.Chat.Key(), "err", err)
+		b.log.Warn("getChatMember answered something unexpected", "platform", cmd.Chat.Platform, "chat_id", cmd.Chat.ChatID, "err", err)
 		return false
 	}
 	admin := member.Status == "creator" || member.Status == "administrator"
@@ -251,7 +251,7 @@ func (b *Bot) handlePress(ctx context.Context, q *tgbotapi.CallbackQuery, thread
 		timer.Stop()
 		b.answer(ctx, q.ID, r.Notice)
 	case <-timer.C:
-		b.log.Warn("the tutor took too long over a press; answered without a notice", "chat", p.Chat.Key(), "budget", pressBudget)
+		b.log.Warn("the tutor took too long over a press; answered without a notice", "platform", p.Chat.Platform, "chat_id", p.Chat.ChatID, "budget", pressBudget)
 		b.answer(ctx, q.ID, "")
 		r = <-replies
 	}

@@ -187,14 +187,14 @@ func (t *Tutor) quiz(ctx context.Context, c *call) ([]chat.Message, error) {
 func (t *Tutor) Press(ctx context.Context, p chat.Press) chat.PressReply {
 	sub, err := t.chat(ctx, p.Chat, p.Kind)
 	if err != nil {
-		t.log.Error("press failed", "chat", p.Chat.Key(), "err", err)
+		t.log.Error("press failed", "platform", p.Chat.Platform, "chat_id", p.Chat.ChatID, "err", err)
 		return chat.PressReply{Notice: say(t.settings.Language, keyTrouble)}
 	}
 	lang := t.language(sub)
 	if m := reviewData.FindStringSubmatch(p.Data); m != nil {
 		reply, err := t.pressReview(ctx, p, sub, lang, m)
 		if err != nil {
-			t.log.Error("review press failed", "chat_id", p.Chat.Key(), "err", err)
+			t.log.Error("review press failed", "platform", p.Chat.Platform, "chat_id", p.Chat.ChatID, "err", err)
 			return chat.PressReply{Notice: say(lang, keyTrouble)}
 		}
 		return reply
@@ -202,7 +202,7 @@ func (t *Tutor) Press(ctx context.Context, p chat.Press) chat.PressReply {
 	if p.Data == deleteData {
 		msgs, err := t.deleteUser(ctx, p.From, lang)
 		if err != nil {
-			t.log.Error("deleting a learner's data failed", "chat_id", p.Chat.Key(), "err", err)
+			t.log.Error("deleting a learner's data failed", "platform", p.Chat.Platform, "chat_id", p.Chat.ChatID, "err", err)
 			return chat.PressReply{Notice: say(lang, keyTrouble)}
 		}
 		return chat.PressReply{Messages: msgs}
@@ -226,7 +226,7 @@ func (t *Tutor) Press(ctx context.Context, p chat.Press) chat.PressReply {
 	}
 	reply, err := t.answer(ctx, p, sub, lang, q, choice)
 	if err != nil {
-		t.log.Error("answer failed", "chat", p.Chat.Key(), "question", key, "err", err)
+		t.log.Error("answer failed", "platform", p.Chat.Platform, "chat_id", p.Chat.ChatID, "question", key, "err", err)
 		return chat.PressReply{Notice: say(lang, keyTrouble)}
 	}
 	return reply
@@ -248,7 +248,7 @@ func (t *Tutor) answer(ctx context.Context, p chat.Press, sub store.Subscription
 	if first {
 		if err := t.learn(ctx, learner, p.Chat, sub, q, choice == q.Correct, now); err != nil {
 			// The answer counts; its review comes with the next one.
-			t.log.Error("taking an answer into the review failed", "chat_id", p.Chat.Key(), "question", q.Key, "err", err)
+			t.log.Error("taking an answer into the review failed", "platform", p.Chat.Platform, "chat_id", p.Chat.ChatID, "question", q.Key, "err", err)
 		}
 	}
 	if !first {

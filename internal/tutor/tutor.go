@@ -162,13 +162,13 @@ func (t *Tutor) Commands() []chat.CommandInfo {
 func (t *Tutor) ChatGone(ctx context.Context, addr chat.Address) {
 	ids, err := t.store.TurnOff(ctx, addr)
 	if err != nil {
-		t.log.Error("turning off the subscription of a gone chat failed", "chat_id", addr.Key(), "err", err)
+		t.log.Error("turning off the subscription of a gone chat failed", "platform", addr.Platform, "chat_id", addr.ChatID, "err", err)
 		return
 	}
 	if len(ids) == 0 {
 		return
 	}
-	t.log.Info("chat gone; subscriptions turned off", "chat_id", addr.Key(), "subscriptions", len(ids))
+	t.log.Info("chat gone; subscriptions turned off", "platform", addr.Platform, "chat_id", addr.ChatID, "subscriptions", len(ids))
 	if t.changed != nil {
 		for _, id := range ids {
 			t.changed(store.Subscription{ID: id})
@@ -186,17 +186,17 @@ func (t *Tutor) ChatMoved(ctx context.Context, from chat.Address, newChatID stri
 	}
 	merged, err := t.store.MoveChat(ctx, sub.ID, newChatID)
 	if err != nil {
-		t.log.Error("moving a chat failed", "chat", from.Key(), "to", newChatID, "err", err)
+		t.log.Error("moving a chat failed", "platform", from.Platform, "chat_id", from.ChatID, "new_chat_id", newChatID, "err", err)
 		return
 	}
 	if merged {
-		t.log.Info("chat moved to a chat with its own subscription: this one is turned off, its answers joined the new chat's", "chat", from.Key(), "to", newChatID)
+		t.log.Info("chat moved to a chat with its own subscription: this one is turned off, its answers joined the new chat's", "platform", from.Platform, "chat_id", from.ChatID, "new_chat_id", newChatID)
 		if t.changed != nil {
 			t.changed(store.Subscription{ID: sub.ID})
 		}
 		return
 	}
-	t.log.Info("chat moved", "chat", from.Key(), "to", newChatID)
+	t.log.Info("chat moved", "platform", from.Platform, "chat_id", from.ChatID, "new_chat_id", newChatID)
 }
 
 // Handle runs a command and returns the messages to send back to its
@@ -311,7 +311,7 @@ func (t *Tutor) canManage(cmd chat.Command) bool {
 }
 
 func (t *Tutor) trouble(lang, what string, err error, addr chat.Address) []chat.Message {
-	t.log.Error("command failed", "command", what, "chat", addr.Key(), "err", err)
+	t.log.Error("command failed", "command", what, "platform", addr.Platform, "chat_id", addr.ChatID, "err", err)
 	return text(say(lang, keyTrouble))
 }
 
