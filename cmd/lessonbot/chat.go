@@ -35,7 +35,7 @@ func runChat(ctx context.Context, env Env, args []string) int {
 		clock = func() time.Time { return start.Add(time.Since(began)) }
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := openApp(ctx, cfg, log, clock)
+	a, err := openApp(ctx, cfg, log, clock, nil)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "lessonbot chat: %v\n", err)
 		return exitFailure
@@ -55,7 +55,7 @@ func runChat(ctx context.Context, env Env, args []string) int {
 	terminal := console.New(a.tutor, env.Stdout, filepath.Dir(cfg.Database))
 	// The terminal chat does not take the database lock: it runs beside a
 	// lessonbot run, and delivers only to its own chat.
-	a.deliver(ctx, &wg, map[string]delivery.Platform{chat.Console: {Sender: terminal}}, false)
+	a.deliver(ctx, &wg, map[string]delivery.Platform{chat.Console: {Sender: terminal}}, false, nil)
 	if err := terminal.Run(ctx, env.Stdin); err != nil {
 		fmt.Fprintf(env.Stderr, "lessonbot chat: read input: %v\n", err)
 		return exitFailure

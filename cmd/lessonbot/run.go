@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -11,11 +13,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lessonbot/lessonbot/internal/admin"
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/config"
 	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/discord"
+	"github.com/lessonbot/lessonbot/internal/metrics"
 	"github.com/lessonbot/lessonbot/internal/ratelimit"
+	"github.com/lessonbot/lessonbot/internal/schedule"
 	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/telegram"
 )
@@ -41,17 +46,36 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	defer lock.Release()
 	b := currentBuild()
 	log.Info("lessonbot starting", "version", b.Version, "commit", b.Revision, "go", b.GoVersion)
-	a, err := openApp(ctx, cfg, log, time.Now)
+	m := metrics.New(metrics.Build{Version: b.Version, Revision: b.Revision, GoVersion: b.GoVersion})
+	// The admin listener opens first, so that a port taken fails the start
+	// at once, and closes last: /readyz answers 503 while the rest stops.
+	var ln net.Listener
+	if cfg.Admin.Listen != "" {
+		if ln, err = admin.Listen(cfg.Admin.Listen); err != nil {
+			fmt.Fprintf(env.Stderr, "lessonbot run: %v (set admin.listen to a free address, or empty to turn it off)\n", err)
+			return exitFailure
+		}
+		defer ln.Close()
+	}
+	a, err := openApp(ctx, cfg, log, time.Now, m)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
 		return exitFailure
 	}
 	defer a.Close()
 
-	ctx, cancel := context.WithCancel(ctx)
+	// The parts stop on their own context, cancelled after /readyz says
+	// the process is stopping.
+	stop := ctx
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var adminDone sync.WaitGroup
+	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
+	defer adminDone.Wait()
+	defer stopAdmin()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
+	tut := meteredTutor{Tutor: a.tutor, metrics: m}
 
 	platforms := map[string]delivery.Platform{}
 	var bots []func(context.Context) error
@@ -65,7 +89,7 @@ func runRun(ctx context.Context, env Env, args []string) int {
 		budget := ratelimit.New(limits)
 		opts := telegramOptions(cfg, a, log)
 		opts.Pacer = budget
-		bot, err := telegram.New(ctx, opts, a.tutor, a.store)
+		bot, err := telegram.New(ctx, opts, tut, a.store)
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
 			return exitFailure
@@ -80,7 +104,7 @@ func runRun(ctx context.Context, env Env, args []string) int {
 			Admins: cfg.Discord.Admins, Commands: a.tutor.Commands(),
 			InteractionsListen: cfg.Discord.Interactions.Listen, PublicKey: cfg.Discord.PublicKey,
 			Logger: log,
-		}, a.tutor)
+		}, tut)
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
 			return exitFailure
@@ -93,7 +117,16 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	wg.Go(func() { watchLessons(ctx, cfg.Lessons, a.lessons, log, hup) })
-	a.deliver(ctx, &wg, platforms, true)
+	pool, sched := a.deliver(ctx, &wg, platforms, true, m)
+	srv := adminServer(a, m, pool, sched)
+	if ln != nil {
+		adminDone.Go(func() {
+			if err := admin.Serve(adminCtx, ln, srv); err != nil {
+				log.Error("the admin listener stopped", "err", err)
+			}
+		})
+		log.Info("admin listener ready", "addr", ln.Addr().String())
+	}
 
 	failed := make(chan error, len(bots))
 	for _, run := range bots {
@@ -105,13 +138,56 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	}
 	log.Info("lessonbot running", "platforms", len(platforms), "lessons", a.lessons.Library().Len())
 	select {
-	case <-ctx.Done():
+	case <-stop.Done():
+		srv.Stopping()
+		if ln != nil {
+			// A load balancer polling /readyz sees the 503 before the
+			// process stops taking work.
+			log.Info("stopping: /readyz answers 503", "waited", stopDrain)
+			time.Sleep(stopDrain)
+		}
 		log.Info("stopping: finishing the sends under way")
 		return exitOK
 	case err := <-failed:
 		fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
 		return exitFailure
 	}
+}
+
+// stopDrain is how long run keeps working after /readyz turns 503 on a
+// stop signal.
+const stopDrain = time.Second
+
+// adminServer makes the admin listener's handler: metrics, the loops'
+// heartbeats for /livez, and the readiness checks.
+func adminServer(a *app, m *metrics.Metrics, pool *delivery.Pool, sched *schedule.Scheduler) *admin.Server {
+	m.WatchDB(a.store.DB(), "lessonbot")
+	m.WatchStore(a.store, time.Now, 5*time.Second)
+	m.WatchLoops(sched.LastTick, pool.LastLook)
+	m.WatchLessons(func() int { return a.lessons.Library().Len() })
+	return admin.New(admin.Options{
+		Metrics: m.Handler(),
+		Loops: []admin.Loop{
+			{Name: "scheduler", Last: sched.LastTick, Period: schedule.TickPeriod},
+			{Name: "delivery", Last: pool.LastLook, Period: pool.PollPeriod()},
+		},
+		Ready: []admin.Check{
+			{Name: "database", Run: a.store.Ping},
+			{Name: "migrations", Run: func(ctx context.Context) error {
+				have, head, err := a.store.SchemaVersion(ctx)
+				if err == nil && have != head {
+					err = fmt.Errorf("schema version %d, want %d", have, head)
+				}
+				return err
+			}},
+			{Name: "lessons", Run: func(context.Context) error {
+				if a.lessons.Library().Len() == 0 {
+					return errors.New("no valid lesson loaded (run lessonbot check on the lessons folder)")
+				}
+				return nil
+			}},
+		},
+	})
 }
 
 func telegramOptions(cfg config.Config, a *app, log *slog.Logger) telegram.Options {

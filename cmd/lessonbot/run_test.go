@@ -57,7 +57,7 @@ func writeRunConfig(t *testing.T, apiURL string) string {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "config.yaml")
-	body := fmt.Sprintf("database: %q\nlessons: %q\ntelegram:\n  api_url: %q\n", filepath.Join(dir, "lessonbot.db"), lessons, apiURL)
+	body := fmt.Sprintf("database: %q\nlessons: %q\ntelegram:\n  api_url: %q\nadmin:\n  listen: 127.0.0.1:0\n", filepath.Join(dir, "lessonbot.db"), lessons, apiURL)
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}

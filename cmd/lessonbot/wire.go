@@ -13,6 +13,7 @@ import (
 	"github.com/lessonbot/lessonbot/internal/console"
 	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/lesson"
+	"github.com/lessonbot/lessonbot/internal/metrics"
 	"github.com/lessonbot/lessonbot/internal/schedule"
 	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/tutor"
@@ -27,15 +28,22 @@ type app struct {
 	tutor   *tutor.Tutor
 	// now is the clock of the tutor and the scheduler.
 	now func() time.Time
+	// metrics counts what the program does; nil counts nothing.
+	metrics *metrics.Metrics
 }
 
-// openApp opens the database, loads the lessons and makes the tutor.
-func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (*app, error) {
+// openApp opens the database, loads the lessons and makes the tutor; m,
+// which may be nil, counts their work.
+func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time, m *metrics.Metrics) (*app, error) {
 	st, err := store.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
 	}
-	lessons := lesson.NewSource(func() lesson.Result { return loadLessons(cfg.Lessons) })
+	lessons := lesson.NewSource(func() lesson.Result {
+		r := loadLessons(cfg.Lessons)
+		m.Reload(len(r.Rejected) > 0)
+		return r
+	})
 	logProblems(log, lessons.Problems())
 	hour, minute := cfg.DeliveryClock()
 	admins := map[string][]string{
@@ -49,23 +57,26 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func(
 		Hour: hour, Minute: minute, Zone: cfg.Timezone, Language: cfg.Language,
 		Questions: cfg.Quiz.Questions, Admins: admins,
 		Retention: cfg.Learning.Retention, DailyReviews: cfg.Learning.DailyReviews, SummaryDay: cfg.SummaryWeekday(),
+		Answered: m.Answer,
 	}, now, log)
 	if _, err := t.Upgrade(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("make review items of the answers stored before: %w", err)
 	}
-	return &app{cfg: cfg, log: log, store: st, lessons: lessons, tutor: t, now: now}, nil
+	return &app{cfg: cfg, log: log, store: st, lessons: lessons, tutor: t, now: now, metrics: m}, nil
 }
 
 // deliver starts the scheduler and the delivery workers for the given
 // platforms; they stop when ctx is done, and wg waits for them. locked
 // tells that this process holds the database lock, so that the workers
-// take over at once what a dead predecessor left.
-func (a *app) deliver(ctx context.Context, wg *sync.WaitGroup, platforms map[string]delivery.Platform, locked bool) {
+// take over at once what a dead predecessor left; meter, when not nil,
+// is told of every send.
+func (a *app) deliver(ctx context.Context, wg *sync.WaitGroup, platforms map[string]delivery.Platform, locked bool, meter delivery.Meter) (*delivery.Pool, *schedule.Scheduler) {
 	pool := delivery.New(a.store, a.tutor, platforms, delivery.Options{
 		MaxAttempts:   a.cfg.Delivery.MaxAttempts,
 		ResendUnknown: a.cfg.Delivery.ResendUnknown,
 		TakeOver:      locked,
+		Meter:         meter,
 	}, a.log)
 	sched := schedule.New(a.store, a.cfg.CatchUpDuration(), a.now, a.log, pool.Wake)
 	sched.SendSummaries(a.cfg.SummaryWeekday())
@@ -80,6 +91,7 @@ func (a *app) deliver(ctx context.Context, wg *sync.WaitGroup, platforms map[str
 			a.log.Error("the delivery workers stopped", "err", err)
 		}
 	})
+	return pool, sched
 }
 
 func (a *app) Close() error {

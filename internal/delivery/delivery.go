@@ -108,7 +108,25 @@ type Options struct {
 	// only in the one process that holds the database lock: it knows that
 	// every other holder is dead.
 	TakeOver bool
+	// Meter, when not nil, is told of every send, for the operator's
+	// metrics and alerts.
+	Meter Meter
 }
+
+// Meter is told what the pool's sends come to.
+type Meter interface {
+	// Sent tells of one send on platform: err is nil or the Sender's
+	// error, and took how long the platform took to answer.
+	Sent(platform string, err error, took time.Duration)
+	// Late tells how long after its slot a delivery's first message went.
+	Late(platform string, d time.Duration)
+}
+
+// noMeter is the Meter of a pool given none.
+type noMeter struct{}
+
+func (noMeter) Sent(string, error, time.Duration) {}
+func (noMeter) Late(string, time.Duration)        {}
 
 func (o Options) withDefaults(platforms map[string]Platform) Options {
 	if o.MaxAttempts <= 0 {
@@ -141,6 +159,9 @@ func (o Options) withDefaults(platforms map[string]Platform) Options {
 	}
 	if o.Holder == "" {
 		o.Holder = NewHolder()
+	}
+	if o.Meter == nil {
+		o.Meter = noMeter{}
 	}
 	return o
 }
@@ -188,6 +209,9 @@ type Pool struct {
 	// renewed is when the pool's claims were last known to be leased for
 	// a full Lease (unix nanoseconds).
 	renewed atomic.Int64
+	// looked is when the claim loop last looked at the outbox (unix
+	// nanoseconds): its heartbeat.
+	looked atomic.Int64
 
 	// holdChat makes a worker hold its delivery through the chat's
 	// spacing, as workers did before the ready queue; for the benchmark
@@ -223,8 +247,17 @@ func New(st *store.Store, lessons Lessons, platforms map[string]Platform, opts O
 		p.names = append(p.names, name)
 	}
 	sort.Strings(p.names)
+	p.looked.Store(time.Now().UnixNano())
 	return p
 }
+
+// LastLook returns when the pool last looked at the outbox. A running pool
+// looks at least every Options.Poll (see PollPeriod), so an older look
+// means its loop is stuck.
+func (p *Pool) LastLook() time.Time { return time.Unix(0, p.looked.Load()) }
+
+// PollPeriod returns the longest time between two looks at the outbox.
+func (p *Pool) PollPeriod() time.Duration { return p.opts.Poll }
 
 // Holder is the id that names this pool's process in its claims.
 func (p *Pool) Holder() string { return p.opts.Holder }
@@ -308,6 +341,7 @@ func (p *Pool) claimLoop(ctx context.Context) {
 	// so the pool does not spin on them.
 	claimedShort := false
 	for ctx.Err() == nil {
+		p.looked.Store(time.Now().UnixNano())
 		free := p.opts.InFlight - int(p.held.Load())
 		wait := p.opts.Poll
 		if free >= batch {
@@ -512,7 +546,12 @@ func (p *Pool) step(ctx, sendCtx context.Context, j *job) (outcome, time.Time) {
 			return again, time.Now().Add(retryBookkeeping)
 		}
 	}
+	start := time.Now()
 	msgID, err := j.plat.sender.Send(sendCtx, sub.Address, sub.Kind, j.msgs[i])
+	p.opts.Meter.Sent(j.plat.name, err, time.Since(start))
+	if err == nil && i == 0 {
+		p.opts.Meter.Late(j.plat.name, start.Sub(d.Slot))
+	}
 	if err == nil {
 		// Recorded whoever holds the delivery by now: the message reached
 		// the chat and must not be sent again.

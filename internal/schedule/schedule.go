@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -48,7 +49,14 @@ type Scheduler struct {
 	subs map[int64]entry
 	refs map[entry]int
 	ids  map[entry]cron.EntryID
+
+	// ticked is when the clock entry last ran (unix nanoseconds).
+	ticked atomic.Int64
 }
+
+// TickPeriod is how often the scheduler's clock entry runs: its heartbeat,
+// proof that cron's loop still fires entries.
+const TickPeriod = time.Minute
 
 // New returns a scheduler. now is the clock; due, when not nil, is called
 // after rows are written, so that the delivery workers look at once.
@@ -58,6 +66,7 @@ func New(st *store.Store, catchUp time.Duration, now func() time.Time, log *slog
 	}
 	s := &Scheduler{store: st, catchUp: catchUp, now: now, log: log, due: due,
 		subs: map[int64]entry{}, refs: map[entry]int{}, ids: map[entry]cron.EntryID{}}
+	s.ticked.Store(time.Now().UnixNano())
 	s.cron = cron.New(
 		cron.WithLocation(time.UTC),
 		cron.WithChain(cron.Recover(cronLogger{log})),
@@ -85,6 +94,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.Load(ctx); err != nil {
 		return err
 	}
+	s.ticked.Store(time.Now().UnixNano())
+	s.cron.Schedule(cron.Every(TickPeriod), cron.FuncJob(func() { s.ticked.Store(time.Now().UnixNano()) }))
 	s.cron.Start()
 	if err := s.CatchUp(ctx); err != nil {
 		s.log.Error("catch-up failed", "err", err)
@@ -93,6 +104,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	<-s.cron.Stop().Done()
 	return nil
 }
+
+// LastTick returns when the scheduler's clock entry last ran, or when the
+// scheduler started. It runs every TickPeriod while cron works.
+func (s *Scheduler) LastTick() time.Time { return time.Unix(0, s.ticked.Load()) }
 
 // entry is one distinct schedule among the subscriptions.
 type entry struct {

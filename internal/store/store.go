@@ -102,6 +102,9 @@ type Store struct {
 
 	// readOnly tells a store opened by OpenReadOnly: nothing to stop.
 	readOnly bool
+	// path and file are the database file as opened, for Ping.
+	path string
+	file os.FileInfo
 
 	// now is the clock for rows whose methods take no time (created_at of
 	// a learner or a chat given without one); tests replace it.
@@ -133,10 +136,14 @@ func openDriver(ctx context.Context, driver, path string) (*Store, error) {
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 
-	s := &Store{db: db, writer: make(chan struct{}, 1), now: time.Now}
+	s := &Store{db: db, writer: make(chan struct{}, 1), now: time.Now, path: path}
 	if err := s.open(ctx, path); err != nil {
 		s.closeResources()
 		return nil, err
+	}
+	if s.file, err = os.Stat(path); err != nil {
+		s.closeResources()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s.answers = make(chan *answerRequest, maxAnswerBatch)
 	s.filled = make(chan struct{}, 1)

@@ -245,6 +245,9 @@ func (t *Tutor) answer(ctx context.Context, p chat.Press, sub store.Subscription
 	if err != nil {
 		return chat.PressReply{}, err
 	}
+	if first && t.settings.Answered != nil {
+		t.settings.Answered(p.Chat.Platform, stored.Correct)
+	}
 	if first {
 		if err := t.learn(ctx, learner, p.Chat, sub, q, choice == q.Correct, now); err != nil {
 			// The answer counts; its review comes with the next one.

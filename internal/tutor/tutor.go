@@ -44,6 +44,9 @@ type Settings struct {
 	DailyReviews int
 	// SummaryDay is the weekday of the weekly summary.
 	SummaryDay time.Weekday
+	// Answered, when not nil, is told of each learner's first answer to a
+	// question, for the operator's metrics.
+	Answered func(platform string, correct bool)
 }
 
 // Tutor answers commands and button presses. It is safe for concurrent

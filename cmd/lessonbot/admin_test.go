@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lessonbot/lessonbot/internal/logtest"
+)
+
+// serving is a lessonbot run started in-process against a fake Bot API,
+// with its admin listener on a free port.
+type serving struct {
+	addr   string // the admin listener's host:port
+	db     string // the database file
+	stderr *logtest.Buffer
+	stop   context.CancelFunc
+	done   chan int
+}
+
+// serve starts lessonbot run and waits for its admin listener.
+func serve(t *testing.T) *serving {
+	t.Helper()
+	srv, _ := fakeTelegram(t, http.StatusOK)
+	cfg := writeRunConfig(t, srv.URL)
+	s := &serving{db: filepath.Join(filepath.Dir(cfg), "lessonbot.db"), stderr: &logtest.Buffer{}, done: make(chan int, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	go func() {
+		s.done <- Main(ctx, []string{"run", "--config", cfg}, Env{
+			Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: s.stderr,
+			Getenv: func(k string) string {
+				if k == "TELEGRAM_BOT_TOKEN" {
+					return runTestToken
+				}
+				return ""
+			},
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-s.done:
+		case <-time.After(15 * time.Second):
+			t.Error("run did not stop within 15 s")
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for s.addr == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no admin listener within 20 s:\n%s", s.stderr.String())
+		}
+		select {
+		case code := <-s.done:
+			t.Fatalf("run exited %d:\n%s", code, s.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		for _, line := range strings.Split(s.stderr.String(), "\n") {
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "admin listener ready" {
+				s.addr = rec.Addr
+			}
+		}
+	}
+	return s
+}
+
+// get fetches path from the admin listener.
+func (s *serving) get(path string) (int, string, error) {
+	client := http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + s.addr + path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+// waitFor polls path until it answers code, for up to limit, and returns
+// how long that took.
+func (s *serving) waitFor(t *testing.T, path string, code int, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		got, body, err := s.get(path)
+		if err == nil && got == code {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("%s did not answer %d within %v: last %d %q %v", path, code, limit, got, body, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestAdminListener serves the three endpoints from a running bot: the
+// metrics with the build, liveness and readiness.
+func TestAdminListener(t *testing.T) {
+	s := serve(t)
+	s.waitFor(t, "/readyz", http.StatusOK, 5*time.Second)
+	for _, path := range []string{"/livez", "/healthz"} {
+		if code, body, err := s.get(path); err != nil || code != http.StatusOK || body != "ok\n" {
+			t.Errorf("%s = %d %q %v, want 200 ok", path, code, body, err)
+		}
+	}
+	code, body, err := s.get("/metrics")
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("/metrics = %d %v", code, err)
+	}
+	for _, want := range []string{
+		`lessonbot_build_info{goversion="go`, "lessonbot_lessons_loaded ", "lessonbot_scheduler_last_tick_timestamp_seconds ",
+		"lessonbot_sender_last_heartbeat_timestamp_seconds ", `go_sql_open_connections{db_name="lessonbot"}`,
+		"go_goroutines ", "process_resident_memory_bytes ", `lessonbot_lesson_reloads_total{result="ok"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "RUN-TEST-TOKEN") || strings.Contains(s.stderr.String(), "RUN-TEST-TOKEN") {
+		t.Error("the token appears in the metrics or the log")
+	}
+}
+
+// TestReadyzFollowsTheDatabase takes the database file away while the bot
+// runs: /livez stays 200 (a restart would not help), /readyz turns 503
+// within 5 s and back to 200 within 5 s of the file's return.
+func TestReadyzFollowsTheDatabase(t *testing.T) {
+	s := serve(t)
+	s.waitFor(t, "/readyz", http.StatusOK, 5*time.Second)
+	away := s.db + ".away"
+	if err := os.Rename(s.db, away); err != nil {
+		t.Fatal(err)
+	}
+	took := s.waitFor(t, "/readyz", http.StatusServiceUnavailable, 5*time.Second)
+	_, body, _ := s.get("/readyz")
+	if !strings.HasPrefix(body, "database: the database file ") {
+		t.Errorf("/readyz without the database says %q", body)
+	}
+	if code, _, err := s.get("/livez"); err != nil || code != http.StatusOK {
+		t.Errorf("/livez without the database = %d %v, want 200", code, err)
+	}
+	if err := os.Rename(away, s.db); err != nil {
+		t.Fatal(err)
+	}
+	back := s.waitFor(t, "/readyz", http.StatusOK, 5*time.Second)
+	t.Logf("/readyz turned 503 %v after the file went, 200 %v after it came back", took.Round(time.Millisecond), back.Round(time.Millisecond))
+
+	if os.Geteuid() == 0 {
+		t.Log("running as root: a file without read permission stays readable, so that case is not tried")
+		return
+	}
+	if err := os.Chmod(s.db, 0); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "/readyz", http.StatusServiceUnavailable, 5*time.Second)
+	if code, _, err := s.get("/livez"); err != nil || code != http.StatusOK {
+		t.Errorf("/livez with the database unreadable = %d %v, want 200", code, err)
+	}
+	if err := os.Chmod(s.db, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "/readyz", http.StatusOK, 5*time.Second)
+}
+
+// TestReadyzFirstOnStop stops the bot as SIGTERM does while a client polls
+// /readyz: after the stop, it answers 503 (never 200) until the listener
+// closes.
+func TestReadyzFirstOnStop(t *testing.T) {
+	s := serve(t)
+	s.waitFor(t, "/readyz", http.StatusOK, 5*time.Second)
+	var mu sync.Mutex
+	var after []int // answers to requests sent after the stop
+	var stopped time.Time
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for {
+			mu.Lock()
+			stoppedAt := stopped
+			mu.Unlock()
+			code, _, err := s.get("/readyz")
+			if err != nil {
+				if !stoppedAt.IsZero() {
+					return // the listener closed
+				}
+				continue
+			}
+			if !stoppedAt.IsZero() {
+				mu.Lock()
+				after = append(after, code)
+				mu.Unlock()
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	mu.Lock()
+	stopped = time.Now()
+	mu.Unlock()
+	s.stop()
+	select {
+	case code := <-s.done:
+		s.done <- code // for the cleanup
+		if code != exitOK {
+			t.Errorf("run exited %d:\n%s", code, s.stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	<-polled
+	mu.Lock()
+	defer mu.Unlock()
+	if len(after) == 0 {
+		t.Fatal("no /readyz answer between the stop and the listener's close")
+	}
+	for i, code := range after {
+		if code != http.StatusServiceUnavailable {
+			t.Fatalf("answer %d after the stop was %d, want 503: %v", i, code, after)
+		}
+	}
+	t.Logf("%d answers of 503 after the stop, then the listener closed", len(after))
+}
