@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,4 +230,76 @@ func TestReadyzFirstOnStop(t *testing.T) {
 		}
 	}
 	t.Logf("%d answers of 503 after the stop, then the listener closed", len(after))
+}
+
+// TestAlertToAdminChat runs the bot with a broken lesson file and an alert
+// chat: the bot posts the alert there, through the Bot API, by itself.
+func TestAlertToAdminChat(t *testing.T) {
+	posted := make(chan url.Values, 10)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		w.Header().Set("Content-Type", "application/json")
+		switch method {
+		case "getMe":
+			io.WriteString(w, `{"ok":true,"result":{"id":123456,"is_bot":true,"first_name":"Lessons","username":"lessons_test_bot"}}`)
+		case "getUpdates":
+			select {
+			case <-r.Context().Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+			io.WriteString(w, `{"ok":true,"result":[]}`)
+		case "sendMessage":
+			r.ParseForm()
+			posted <- r.PostForm
+			io.WriteString(w, `{"ok":true,"result":{"message_id":7,"date":0,"chat":{"id":-100777,"type":"supergroup"}}}`)
+		default:
+			io.WriteString(w, `{"ok":true,"result":true}`)
+		}
+	}))
+	defer api.Close()
+	dir := t.TempDir()
+	lessons := filepath.Join(dir, "lessons")
+	if err := os.CopyFS(lessons, os.DirFS("../../lessons")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lessons, "999-broken.md"), []byte("---\nid: broken\n---\nno title, no article\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "config.yaml")
+	body := fmt.Sprintf("database: %q\nlessons: %q\ntelegram:\n  api_url: %q\nadmin:\n  listen: \"\"\nalerts:\n  telegram_chat: -100777\n",
+		filepath.Join(dir, "lessonbot.db"), lessons, api.URL)
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr logtest.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"run", "--config", cfg}, Env{
+			Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr,
+			Getenv: func(k string) string {
+				if k == "TELEGRAM_BOT_TOKEN" {
+					return runTestToken
+				}
+				return ""
+			},
+		})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	select {
+	case form := <-posted:
+		if form.Get("chat_id") != "-100777" {
+			t.Errorf("the alert went to chat %q, want -100777", form.Get("chat_id"))
+		}
+		if text := form.Get("text"); !strings.Contains(text, "lessonbot alert: a lesson file does not validate: ") || !strings.Contains(text, "999-broken.md") {
+			t.Errorf("alert text = %q", text)
+		}
+	case code := <-done:
+		t.Fatalf("run exited %d:\n%s", code, stderr.String())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no alert posted within 20 s:\n%s", stderr.String())
+	}
 }

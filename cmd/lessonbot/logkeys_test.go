@@ -19,8 +19,8 @@ import (
 // one of these already says it.
 var logKeys = []string{
 	"platform", "chat_id", "update_id", "delivery_id", "lesson", "attempt", "retry_after", "err",
-	"addr", "budget", "channels", "command", "commit", "count", "deliveries", "dir", "go", "guild",
-	"handler", "in_service", "items", "language", "lessons", "listen", "new_chat_id", "panic", "part",
+	"addr", "alert", "budget", "channels", "command", "commit", "count", "deliveries", "dir", "go", "guild",
+	"handler", "in_service", "items", "kind", "language", "lessons", "listen", "new_chat_id", "panic", "part",
 	"platforms", "question", "rows", "servers", "slot", "spec", "stack", "start", "subscription",
 	"subscriptions", "summaries", "summary", "type", "unknown_messages", "user_id", "username", "value",
 	"version", "waited", "where",

@@ -109,7 +109,8 @@ func runRun(ctx context.Context, env Env, args []string) int {
 			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
 			return exitFailure
 		}
-		platforms[chat.Discord] = delivery.Platform{Sender: bot, Limits: ratelimit.Limits{PerSecond: cfg.Discord.Rate.RequestsPerSecond}}
+		limits := ratelimit.Limits{PerSecond: cfg.Discord.Rate.RequestsPerSecond}
+		platforms[chat.Discord] = delivery.Platform{Sender: bot, Budget: ratelimit.New(limits), Limits: limits}
 		bots = append(bots, bot.Run)
 	}
 
@@ -117,7 +118,12 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	wg.Go(func() { watchLessons(ctx, cfg.Lessons, a.lessons, log, hup) })
-	pool, sched := a.deliver(ctx, &wg, platforms, true, m)
+	meter := meters{m}
+	if watcher := newAlerts(a, alertTargets(cfg, platforms, log), log); watcher != nil {
+		meter = append(meter, watcher)
+		wg.Go(func() { watcher.Run(ctx) })
+	}
+	pool, sched := a.deliver(ctx, &wg, platforms, true, meter)
 	srv := adminServer(a, m, pool, sched)
 	if ln != nil {
 		adminDone.Go(func() {

@@ -112,3 +112,41 @@ func (s *Store) Outbox(ctx context.Context, now, since time.Time) (OutboxStats, 
 	}
 	return st, rows.Err()
 }
+
+// SlotOutcome is how the deliveries of one slot fared.
+type SlotOutcome struct {
+	// Slot is the slot's time.
+	Slot time.Time
+	// Deliveries counts the slot's deliveries; Open those still pending or
+	// sending (the slot has ended when none is).
+	Deliveries, Open int
+	// Sent and Failed count the deliveries sent and failed; Unknown counts
+	// the messages that may or may not have arrived.
+	Sent, Failed, Unknown int
+}
+
+// SlotOutcomes returns the outcome of each slot from since on, oldest
+// first, read from a range of the slot index.
+func (s *Store) SlotOutcomes(ctx context.Context, since time.Time) ([]SlotOutcome, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT slot, count(*), sum(state IN ('pending', 'sending')), sum(state = 'sent'), sum(state = 'failed'), sum(unknown)
+		FROM deliveries INDEXED BY deliveries_slot WHERE slot >= ? GROUP BY slot ORDER BY slot`, since.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("store: slot outcomes: %w", err)
+	}
+	defer rows.Close()
+	var out []SlotOutcome
+	for rows.Next() {
+		var o SlotOutcome
+		var slot int64
+		if err := rows.Scan(&slot, &o.Deliveries, &o.Open, &o.Sent, &o.Failed, &o.Unknown); err != nil {
+			return nil, fmt.Errorf("store: slot outcomes: %w", err)
+		}
+		o.Slot = fromUnix(slot)
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: slot outcomes: %w", err)
+	}
+	return out, nil
+}
