@@ -3,7 +3,9 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -72,7 +74,7 @@ func TestLint(t *testing.T) {
 // TestLabelsBounded checks that every label name is one of the bounded
 // set: never a chat, a user, a lesson or a question id.
 func TestLabelsBounded(t *testing.T) {
-	m := everyMetric(t, openStore(t))
+	m := everyMetric(t, seededStore(t, time.Now().Add(-time.Minute)))
 	families, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -90,13 +92,14 @@ func TestLabelsBounded(t *testing.T) {
 			own = append(own, f.GetName())
 		}
 	}
-	// The store's figures need rows to show (TestStoreFigures).
 	want := []string{
 		"lessonbot_build_info", "lessonbot_delivery_lateness_seconds", "lessonbot_lesson_reloads_total",
-		"lessonbot_lessons_loaded", "lessonbot_messages_sent_total", "lessonbot_platform_up",
+		"lessonbot_lessons_loaded", "lessonbot_messages_sent_total", "lessonbot_outbox_oldest_pending_age_seconds",
+		"lessonbot_outbox_rows", "lessonbot_platform_up",
 		"lessonbot_quiz_answers_total", "lessonbot_retry_after_seconds_total", "lessonbot_scheduler_last_tick_timestamp_seconds",
 		"lessonbot_send_duration_seconds", "lessonbot_sender_last_heartbeat_timestamp_seconds",
-		"lessonbot_store_scrape_errors_total", "lessonbot_update_handling_duration_seconds", "lessonbot_updates_received_total",
+		"lessonbot_store_scrape_errors_total", "lessonbot_subscribed_chats", "lessonbot_update_handling_duration_seconds",
+		"lessonbot_updates_received_total",
 	}
 	if !slices.Equal(own, want) {
 		t.Errorf("lessonbot_ families:\n got %q\nwant %q", own, want)
@@ -120,9 +123,10 @@ func TestResult(t *testing.T) {
 	}
 }
 
-// TestStoreFigures reads the outbox and the subscribed chats from a real
-// store when scraped.
-func TestStoreFigures(t *testing.T) {
+// seededStore returns a store with four subscribed Telegram chats (two
+// private, a group, a channel) and a pending delivery for each at slot.
+func seededStore(t *testing.T, slot time.Time) *store.Store {
+	t.Helper()
 	ctx := context.Background()
 	st := openStore(t)
 	var ids []int64
@@ -140,11 +144,45 @@ func TestStoreFigures(t *testing.T) {
 		}
 		ids = append(ids, sub.ID)
 	}
-	now := time.Now().Truncate(time.Second)
-	slot := now.Add(-90 * time.Second)
 	if _, err := st.EnqueueSlot(ctx, ids, slot); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// TestReadmeNamesRealMetrics checks that every lessonbot metric the README
+// names (its table and its alert rules) exists.
+func TestReadmeNamesRealMetrics(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := everyMetric(t, seededStore(t, time.Now().Add(-time.Minute)))
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, f := range families {
+		have[f.GetName()] = true
+	}
+	names := regexp.MustCompile(`lessonbot_[a-z_]+[a-z]`).FindAllString(string(readme), -1)
+	if len(names) < 20 {
+		t.Fatalf("found only %d metric names in the README", len(names))
+	}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_sum"), "_count")
+		if !have[n] && !have[base] {
+			t.Errorf("README names %s, which lessonbot does not export", n)
+		}
+	}
+}
+
+// TestStoreFigures reads the outbox and the subscribed chats from a real
+// store when scraped.
+func TestStoreFigures(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	st := seededStore(t, now.Add(-90*time.Second))
 	m := metrics.New(metrics.Build{})
 	m.WatchStore(st, func() time.Time { return now }, time.Second)
 	want := `
