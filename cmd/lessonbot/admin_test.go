@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/logtest"
+	"github.com/lessonbot/lessonbot/internal/store"
 )
 
 // serving is a lessonbot run started in-process against a fake Bot API,
@@ -28,12 +30,20 @@ type serving struct {
 	done   chan int
 }
 
-// serve starts lessonbot run and waits for its admin listener.
+// serve starts lessonbot run against a quiet fake Bot API and waits for
+// its admin listener.
 func serve(t *testing.T) *serving {
 	t.Helper()
 	srv, _ := fakeTelegram(t, http.StatusOK)
 	cfg := writeRunConfig(t, srv.URL)
-	s := &serving{db: filepath.Join(filepath.Dir(cfg), "lessonbot.db"), stderr: &logtest.Buffer{}, done: make(chan int, 1)}
+	return serveConfig(t, cfg, filepath.Join(filepath.Dir(cfg), "lessonbot.db"))
+}
+
+// serveConfig starts lessonbot run on the config file cfg, whose database
+// is db, and waits for its admin listener.
+func serveConfig(t *testing.T, cfg, db string) *serving {
+	t.Helper()
+	s := &serving{db: db, stderr: &logtest.Buffer{}, done: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	go func() {
@@ -301,5 +311,110 @@ func TestAlertToAdminChat(t *testing.T) {
 		t.Fatalf("run exited %d:\n%s", code, stderr.String())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("no alert posted within 20 s:\n%s", stderr.String())
+	}
+}
+
+// TestMetricsMatchPlatform delivers a slot to 12 chats through the fake
+// Bot API, which refuses some sends with a 429, and checks that
+// messages_sent_total{result="ok"} is exactly the messages it accepted.
+func TestMetricsMatchPlatform(t *testing.T) {
+	var mu sync.Mutex
+	accepted, refused := 0, 0
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		w.Header().Set("Content-Type", "application/json")
+		switch method {
+		case "getMe":
+			io.WriteString(w, `{"ok":true,"result":{"id":123456,"is_bot":true,"first_name":"Lessons","username":"lessons_test_bot"}}`)
+		case "getUpdates":
+			select {
+			case <-r.Context().Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+			io.WriteString(w, `{"ok":true,"result":[]}`)
+		case "sendMessage":
+			r.ParseForm()
+			mu.Lock()
+			defer mu.Unlock()
+			if (accepted+refused)%9 == 4 {
+				refused++
+				w.WriteHeader(http.StatusTooManyRequests)
+				io.WriteString(w, `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}}`)
+				return
+			}
+			accepted++
+			fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"date":0,"chat":{"id":%s,"type":"private"}}}`, accepted, r.PostForm.Get("chat_id"))
+		default:
+			io.WriteString(w, `{"ok":true,"result":true}`)
+		}
+	}))
+	defer api.Close()
+	cfg := writeRunConfig(t, api.URL)
+	db := filepath.Join(filepath.Dir(cfg), "lessonbot.db")
+	const chats = 12
+	seedDue(t, db, chats)
+
+	s := serveConfig(t, cfg, db)
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		_, body, err := s.get("/metrics")
+		if err == nil && strings.Contains(body, fmt.Sprintf(`lessonbot_outbox_rows{platform="telegram",state="sent"} %d`, chats)) {
+			mu.Lock()
+			ok, limited := accepted, refused
+			mu.Unlock()
+			if got := metricLine(body, `lessonbot_messages_sent_total{platform="telegram",result="ok"}`); got != fmt.Sprint(ok) {
+				t.Errorf(`messages_sent_total{result="ok"} = %s, the platform accepted %d`, got, ok)
+			}
+			if got := metricLine(body, `lessonbot_messages_sent_total{platform="telegram",result="rate_limited"}`); got != fmt.Sprint(limited) || limited == 0 {
+				t.Errorf(`messages_sent_total{result="rate_limited"} = %s, the platform refused %d`, got, limited)
+			}
+			t.Logf("%d chats: %d messages accepted, %d refused with 429, as counted by both sides", chats, ok, limited)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the slot was not delivered within 40 s:\n%s\n%s", body, s.stderr.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// metricLine returns the value of the series line that starts with
+// series in a text exposition, or "" when there is none.
+func metricLine(body, series string) string {
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// seedDue subscribes n private Telegram chats in the database at path and
+// writes each a lesson delivery due now.
+func seedDue(t *testing.T, path string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var ids []int64
+	for i := range n {
+		sub, err := st.EnsureChat(ctx, store.Subscription{
+			Address: chat.Address{Platform: chat.Telegram, ChatID: fmt.Sprint(5000 + i)}, Kind: chat.Private,
+			Hour: 3, Zone: "UTC", Weekdays: store.EveryDay, Language: "en",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub.Active = true
+		if err := st.SaveSubscription(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, sub.ID)
+	}
+	if _, err := st.EnqueueSlot(ctx, ids, time.Now().Truncate(time.Second)); err != nil {
+		t.Fatal(err)
 	}
 }
