@@ -45,6 +45,7 @@ func commands() []command {
 		{"import", "FILE [-o OUT]", "turn a plain-text news article with a glossary into a lesson file", runImport},
 		{"db", "check", "check the database's integrity and aggregates", runDB},
 		{"version", "", "print the version, commit and Go version of this build", runVersion},
+		{"health", "[--url URL]", "probe the admin listener's /livez; exit 0 when it answers 200 (for HEALTHCHECKs)", runHealth},
 	}
 }
 
