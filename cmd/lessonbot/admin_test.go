@@ -140,6 +140,12 @@ func TestAdminListener(t *testing.T) {
 	if strings.Contains(body, "RUN-TEST-TOKEN") || strings.Contains(s.stderr.String(), "RUN-TEST-TOKEN") {
 		t.Error("the token appears in the metrics or the log")
 	}
+	// The container's health check asks the same listener.
+	var out logtest.Buffer
+	env := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+	if code := Main(context.Background(), []string{"health", "--url", "http://" + s.addr + "/livez"}, env); code != exitOK {
+		t.Errorf("lessonbot health on the running bot: exit %d: %s", code, out.String())
+	}
 }
 
 // TestReadyzFollowsTheDatabase takes the database file away while the bot
