@@ -124,14 +124,21 @@ func TestAdminListener(t *testing.T) {
 			t.Errorf("%s = %d %q %v, want 200 ok", path, code, body, err)
 		}
 	}
-	code, body, err := s.get("/metrics")
-	if err != nil || code != http.StatusOK {
-		t.Fatalf("/metrics = %d %v", code, err)
+	// The first long poll tells that Telegram answers.
+	var body string
+	for start := time.Now(); !strings.Contains(body, `lessonbot_platform_up{platform="telegram"} 1`) && time.Since(start) < 5*time.Second; {
+		code, b, err := s.get("/metrics")
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("/metrics = %d %v", code, err)
+		}
+		body = b
+		time.Sleep(50 * time.Millisecond)
 	}
 	for _, want := range []string{
 		`lessonbot_build_info{goversion="go`, "lessonbot_lessons_loaded ", "lessonbot_scheduler_last_tick_timestamp_seconds ",
 		"lessonbot_sender_last_heartbeat_timestamp_seconds ", `go_sql_open_connections{db_name="lessonbot"}`,
 		"go_goroutines ", "process_resident_memory_bytes ", `lessonbot_lesson_reloads_total{result="ok"} 1`,
+		`lessonbot_platform_up{platform="telegram"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

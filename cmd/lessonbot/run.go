@@ -89,6 +89,7 @@ func runRun(ctx context.Context, env Env, args []string) int {
 		budget := ratelimit.New(limits)
 		opts := telegramOptions(cfg, a, log)
 		opts.Pacer = budget
+		opts.Up = func(up bool) { m.PlatformUp(chat.Telegram, up) }
 		bot, err := telegram.New(ctx, opts, tut, a.store)
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
@@ -103,7 +104,7 @@ func runRun(ctx context.Context, env Env, args []string) int {
 			Token: cfg.Discord.Token, APIURL: cfg.Discord.APIURL, GuildID: cfg.Discord.GuildID,
 			Admins: cfg.Discord.Admins, Commands: a.tutor.Commands(),
 			InteractionsListen: cfg.Discord.Interactions.Listen, PublicKey: cfg.Discord.PublicKey,
-			Logger: log,
+			Logger: log, Up: func(up bool) { m.PlatformUp(chat.Discord, up) },
 		}, tut)
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)

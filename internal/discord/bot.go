@@ -56,6 +56,10 @@ type Options struct {
 	// HTTPClient, when set, makes the REST requests (tests); its
 	// transport is wrapped to send them to APIURL.
 	HTTPClient *http.Client
+	// Up, when set, is told when the gateway connects (true) and when it
+	// loses its connection (false), for the operator's
+	// lessonbot_platform_up.
+	Up func(up bool)
 }
 
 // Bot is lessonbot on Discord: a gateway session, the slash commands, the
@@ -175,6 +179,10 @@ func New(ctx context.Context, opts Options, t Tutor) (*Bot, error) {
 	b.ctx, b.cancel = context.WithCancel(ctx)
 
 	s.AddHandler(b.onReady)
+	if up := opts.Up; up != nil {
+		s.AddHandler(func(*discordgo.Session, *discordgo.Connect) { up(true) })
+		s.AddHandler(func(*discordgo.Session, *discordgo.Disconnect) { up(false) })
+	}
 	s.AddHandler(b.onGuildCreate)
 	s.AddHandler(b.onGuildDelete)
 	s.AddHandler(b.onChannelDelete)

@@ -97,6 +97,10 @@ type Options struct {
 	// messages a second through, for 0.1 Telegram Stars each, withdrawn
 	// from the bot's balance. Replies never pay.
 	PaidBroadcast bool
+	// Up, when set, is told after each long poll whether Telegram
+	// answered (a refusal counts as an answer; a network error or a 5xx
+	// does not), for the operator's lessonbot_platform_up.
+	Up func(up bool)
 }
 
 // Pacer spaces the messages the bot sends within Telegram's limits; the
@@ -358,6 +362,7 @@ func (b *Bot) poll(ctx context.Context) error {
 				break
 			}
 			se := classify(err)
+			b.up(se.Kind != chat.Transient && se.Kind != chat.Ambiguous)
 			switch {
 			case se.Kind == chat.RateLimited:
 				wait = se.RetryAfter
@@ -374,6 +379,7 @@ func (b *Bot) poll(ctx context.Context) error {
 			continue
 		}
 		wait = 0
+		b.up(true)
 		var updates []json.RawMessage
 		if err := json.Unmarshal(raw, &updates); err != nil {
 			b.log.Error("getUpdates answered something that is not a list of updates", "err", err)
@@ -415,4 +421,11 @@ func truncate(s string, n int) string {
 		used += w
 	}
 	return out.String() + "…"
+}
+
+// up tells Options.Up whether Telegram answers.
+func (b *Bot) up(answered bool) {
+	if b.opts.Up != nil {
+		b.opts.Up(answered)
+	}
 }

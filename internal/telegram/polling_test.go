@@ -117,9 +117,22 @@ func TestPollingRetriesAfterErrors(t *testing.T) {
 		}
 		return nil
 	})
+	var mu sync.Mutex
+	var ups []bool
+	h.opts.Up = func(up bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		ups = append(ups, up)
+	}
 	h.start()
 	h.api.SendText(private, &alice, "/score")
 	eventually(t, "the reply", func() bool { return len(h.api.Sent()) == 1 })
+	// The 500 tells that Telegram is down; the 429 is an answer.
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ups) < 3 || ups[0] || !ups[1] || !ups[2] {
+		t.Errorf("Up was told %v, want false (500), true (429), true (the next poll), ...", ups)
+	}
 }
 
 // dialErrorTransport fails every request as a refused connection does.
