@@ -82,7 +82,7 @@ func (a *app) deliver(ctx context.Context, wg *sync.WaitGroup, platforms map[str
 	sched.SendSummaries(a.cfg.SummaryWeekday())
 	a.tutor.OnChange(sched.Update)
 	wg.Go(func() {
-		if err := sched.Run(ctx); err != nil {
+		if err := sched.Run(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("the scheduler stopped", "err", err)
 		}
 	})
