@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lessonbot/lessonbot/internal/backup"
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/config"
 	"github.com/lessonbot/lessonbot/internal/delivery"
@@ -93,6 +94,7 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	wg.Go(func() { watchLessons(ctx, cfg.Lessons, a.lessons, log, hup) })
+	wg.Go(func() { backup.Run(ctx, a.store, backupOptions(cfg, log)) })
 	a.deliver(ctx, &wg, platforms, true)
 
 	failed := make(chan error, len(bots))
