@@ -182,7 +182,7 @@ func runDBRestore(ctx context.Context, env Env, args []string) int {
 		return exitFailure
 	}
 	if res.Before != "" {
-		fmt.Fprintf(env.Stdout, "kept the database it replaces as %s\n", res.Before)
+		fmt.Fprintf(env.Stdout, "kept the replaced database as %s\n", res.Before)
 	} else {
 		fmt.Fprintf(env.Stdout, "no database at %s: restoring creates it\n", cfg.Database)
 	}

@@ -170,7 +170,7 @@ func TestDBRestore(t *testing.T) {
 		t.Fatalf("db restore: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if len(lines) != 2 || lines[0] != "kept the database it replaces as "+dbPath+".before-restore" ||
+	if len(lines) != 2 || lines[0] != "kept the replaced database as "+dbPath+".before-restore" ||
 		!strings.HasPrefix(lines[1], "restored "+backup+" into "+dbPath+": ") || !strings.HasSuffix(lines[1], "1 chat, 1 learner, 2 answers") {
 		t.Errorf("db restore printed:\n%s", r.stdout)
 	}

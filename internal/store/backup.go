@@ -268,6 +268,13 @@ func Restore(ctx context.Context, path, from string) (RestoreInfo, error) {
 	if err := syncFile(tmp); err != nil {
 		return RestoreInfo{}, fmt.Errorf("store: restore: %w", err)
 	}
+	// The restored file has the permissions of the one it replaces; a
+	// new one is readable by its owner only, as the temporary file is.
+	if fi, err := os.Stat(path); err == nil {
+		if err := os.Chmod(tmp, fi.Mode().Perm()); err != nil {
+			return RestoreInfo{}, fmt.Errorf("store: restore: %w", err)
+		}
+	}
 
 	before, err := moveAside(path)
 	if err != nil {

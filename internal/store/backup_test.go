@@ -304,6 +304,11 @@ func TestRestore(t *testing.T) {
 		if _, err := os.Stat(path + "-wal"); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("a -wal beside the restored database: %v", err)
 		}
+		if fi, err := os.Stat(path); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != 0o644 {
+			t.Errorf("the restored database's mode is %v, want the replaced one's 0644", fi.Mode())
+		}
 		s, err := Open(ctx, path)
 		if err != nil {
 			t.Fatal(err)
@@ -350,6 +355,11 @@ func TestRestore(t *testing.T) {
 		}
 		if ri.Before != "" || ri.Restored.Counts.Answers != 3 {
 			t.Errorf("Restore = %+v", ri)
+		}
+		if fi, err := os.Stat(path); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != 0o600 {
+			t.Errorf("the new database's mode is %v, want 0600", fi.Mode())
 		}
 		if names := dirNames(t, filepath.Dir(path)); !slices.Equal(names, []string{"lessonbot.db", "lessonbot.db.lock"}) {
 			t.Errorf("the database's folder holds %q", names)
