@@ -42,8 +42,23 @@ func (s *Store) Backup(ctx context.Context, path string, overwrite bool) (Backup
 	if path == "" {
 		return BackupInfo{}, errors.New("store: backup: empty file name")
 	}
-	if !overwrite {
-		if _, err := os.Lstat(path); err == nil {
+	if fi, err := os.Stat(path); err == nil {
+		if !overwrite {
+			return BackupInfo{}, fmt.Errorf("store: backup: %s: %w", path, fs.ErrExist)
+		}
+		// Overwriting the database (or its -wal) would pull it from
+		// under everyone who has it open.
+		var db string
+		if err := s.db.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&db); err != nil {
+			return BackupInfo{}, fmt.Errorf("store: backup: %w", err)
+		}
+		for _, p := range append([]string{db}, sideNames(db)...) {
+			if pi, err := os.Stat(p); err == nil && os.SameFile(fi, pi) {
+				return BackupInfo{}, fmt.Errorf("store: backup: %s is the database itself or one of its files", path)
+			}
+		}
+	} else if !overwrite {
+		if _, err := os.Lstat(path); err == nil { // a dangling link
 			return BackupInfo{}, fmt.Errorf("store: backup: %s: %w", path, fs.ErrExist)
 		}
 	}

@@ -228,6 +228,20 @@ func TestBackupRefusesExisting(t *testing.T) {
 	if names := dirNames(t, dir); !slices.Equal(names, []string{"copy.db"}) {
 		t.Errorf("the folder holds %q, want copy.db only", names)
 	}
+	t.Run("ErrDatabaseItself", func(t *testing.T) {
+		var db string
+		if err := s.db.QueryRow(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&db); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{db, db + "-wal"} {
+			if _, err := s.Backup(ctx, p, true); err == nil || !strings.Contains(err.Error(), "is the database itself") {
+				t.Errorf("Backup over %s: %v", p, err)
+			}
+		}
+		if n := countAnswers(t, db); n != 3 {
+			t.Errorf("the database has %d answers, want its 3", n)
+		}
+	})
 }
 
 // backupForTest writes a database with n answers and returns a backup
