@@ -43,7 +43,7 @@ func commands() []command {
 		{"check", "[DIR]", "validate a lessons folder; print each problem as path:line: message", runCheck},
 		{"preview", "ID [--as telegram|discord|text]", "print a lesson's daily post as each platform gets it", runPreview},
 		{"import", "FILE [-o OUT]", "turn a plain-text news article with a glossary into a lesson file", runImport},
-		{"db", "check", "check the database's integrity and aggregates", runDB},
+		{"db", "check|backup FILE|restore FILE", "check the database, back it up, or restore a backup", runDB},
 		{"version", "", "print the version, commit and Go version of this build", runVersion},
 		{"health", "[--url URL]", "probe the admin listener's /livez; exit 0 when it answers 200 (for HEALTHCHECKs)", runHealth},
 	}

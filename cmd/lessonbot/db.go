@@ -2,22 +2,29 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"strings"
 
+	"github.com/lessonbot/lessonbot/internal/backup"
+	"github.com/lessonbot/lessonbot/internal/config"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
 
 // dbCommand is one of lessonbot db's commands.
 type dbCommand struct {
-	name, summary string
-	run           func(ctx context.Context, env Env, args []string) int
+	name, args, summary string
+	run                 func(ctx context.Context, env Env, args []string) int
 }
 
 // dbCommands lists lessonbot db's commands, in the order help shows them.
 func dbCommands() []dbCommand {
 	return []dbCommand{
-		{"check", "check the database's integrity, schema version and aggregates; exit 1 on any problem", runDBCheck},
+		{"check", "", "check the database's integrity, schema version and aggregates; exit 1 on any problem", runDBCheck},
+		{"backup", "FILE [--force]", "write a consistent copy of the database to FILE, also while lessonbot run serves", runDBBackup},
+		{"restore", "FILE", "replace the database with the backup FILE, keeping the old one as DATABASE.before-restore", runDBRestore},
 	}
 }
 
@@ -37,7 +44,7 @@ func runDB(ctx context.Context, env Env, args []string) int {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(env.Stdout, "Usage: lessonbot db COMMAND [flags]\n\nThe database's own commands:")
 		for _, c := range cmds {
-			fmt.Fprintf(env.Stdout, "  %-8s %s\n", c.name, c.summary)
+			fmt.Fprintf(env.Stdout, "  %-8s %-15s %s\n", c.name, c.args, c.summary)
 		}
 		fmt.Fprintln(env.Stdout, "\nFlags of every command:\n  -config FILE\n    \tread the configuration from FILE (default: ./config.yaml when it exists)\n\nlessonbot db COMMAND --help describes one command.")
 		return exitOK
@@ -103,4 +110,110 @@ func runDBCheck(ctx context.Context, env Env, args []string) int {
 	fmt.Fprintf(env.Stdout, "%s: ok: integrity, schema version %d, aggregates agree with a recount; %s, %s, %s\n",
 		cfg.Database, have, plural(c.Chats, "chat"), plural(c.Learners, "learner"), plural(c.Answers, "answer"))
 	return exitOK
+}
+
+// runDBBackup is lessonbot db backup: a copy of the database, made while
+// a lessonbot run may go on reading and writing it. It opens the database
+// read-only, without its lock, as db check does.
+func runDBBackup(ctx context.Context, env Env, args []string) int {
+	f := newFlags(env, "db backup", "FILE [--force]", "write a consistent copy of the database to FILE, also while lessonbot run serves and writes; check the copy with SQLite's integrity check and print its size and its counts of chats, learners and answers. The copy is written to a temporary file beside FILE and renamed when it is checked")
+	force := f.Bool("force", false, "overwrite FILE when it exists")
+	pos, code, done := f.parse(env, args)
+	if done {
+		return code
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(env.Stderr, "lessonbot db backup: want one file, such as: lessonbot db backup /var/backups/lessonbot.db")
+		return exitUsage
+	}
+	cfg, ok := configFor(env, f)
+	if !ok {
+		return exitFailure
+	}
+	st, err := store.OpenReadOnly(ctx, cfg.Database)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "lessonbot db backup: %v\n", err)
+		return exitFailure
+	}
+	defer st.Close()
+	info, err := st.Backup(ctx, pos[0], *force)
+	if errors.Is(err, fs.ErrExist) {
+		fmt.Fprintf(env.Stderr, "lessonbot db backup: %s exists; use --force to overwrite it\n", pos[0])
+		return exitFailure
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "lessonbot db backup: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(env.Stdout, "%s: %s, integrity ok, schema version %d; %s, %s, %s\n", info.Path, byteSize(info.Size), info.Version,
+		plural(info.Counts.Chats, "chat"), plural(info.Counts.Learners, "learner"), plural(info.Counts.Answers, "answer"))
+	return exitOK
+}
+
+// runDBRestore is lessonbot db restore: the backup FILE becomes the
+// database. It holds the database's lock throughout, so that no lessonbot
+// run starts in the middle, and refuses while one runs.
+func runDBRestore(ctx context.Context, env Env, args []string) int {
+	f := newFlags(env, "db restore", "FILE", "replace the database with the backup FILE: check that FILE is a lessonbot database this lessonbot knows and that it passes SQLite's integrity check, copy it in, and bring its schema up to date. The database it replaces is kept beside it as DATABASE.before-restore (with .2, .3... when that name is taken), together with its -wal and -shm. FILE is only read. It refuses while a lessonbot run uses the database")
+	pos, code, done := f.parse(env, args)
+	if done {
+		return code
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(env.Stderr, "lessonbot db restore: want one file, such as: lessonbot db restore /var/backups/lessonbot.db")
+		return exitUsage
+	}
+	cfg, ok := configFor(env, f)
+	if !ok {
+		return exitFailure
+	}
+	res, err := store.Restore(ctx, cfg.Database, pos[0])
+	var locked *store.LockedError
+	if errors.As(err, &locked) {
+		pid := ""
+		if locked.PID > 0 {
+			pid = fmt.Sprintf(" (pid %d)", locked.PID)
+		}
+		fmt.Fprintf(env.Stderr, "lessonbot db restore: a lessonbot run%s is using the database %s: stop it first\n", pid, cfg.Database)
+		return exitFailure
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "lessonbot db restore: %v\n", err)
+		return exitFailure
+	}
+	if res.Before != "" {
+		fmt.Fprintf(env.Stdout, "kept the replaced database as %s\n", res.Before)
+	} else {
+		fmt.Fprintf(env.Stdout, "no database at %s: restoring creates it\n", cfg.Database)
+	}
+	r := res.Restored
+	version := fmt.Sprintf("schema version %d", r.Version)
+	if res.FromVersion != r.Version {
+		version = fmt.Sprintf("schema version %d, upgraded from %d", r.Version, res.FromVersion)
+	}
+	fmt.Fprintf(env.Stdout, "restored %s into %s: %s, integrity ok, %s; %s, %s, %s\n", pos[0], r.Path, byteSize(r.Size), version,
+		plural(r.Counts.Chats, "chat"), plural(r.Counts.Learners, "learner"), plural(r.Counts.Answers, "answer"))
+	return exitOK
+}
+
+// byteSize writes a file size for people: bytes below 1 KiB, else KiB,
+// MiB or GiB with one decimal.
+func byteSize(n int64) string {
+	if n < 1024 {
+		return plural(int(n), "byte")
+	}
+	v, unit := float64(n)/1024, "KiB"
+	for _, u := range []string{"MiB", "GiB", "TiB"} {
+		if v < 1024 {
+			break
+		}
+		v, unit = v/1024, u
+	}
+	return fmt.Sprintf("%.1f %s", v, unit)
+}
+
+// backupOptions are the settings of run's periodic backups (db.backup_every,
+// db.backup_keep, db.backup_dir).
+func backupOptions(cfg config.Config, log *slog.Logger) backup.Options {
+	return backup.Options{Dir: cfg.BackupFolder(), Every: cfg.BackupInterval(), Keep: cfg.DB.BackupKeep, Log: log}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/admin"
+	"github.com/lessonbot/lessonbot/internal/backup"
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/config"
 	"github.com/lessonbot/lessonbot/internal/delivery"
@@ -119,6 +120,7 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	wg.Go(func() { watchLessons(ctx, cfg.Lessons, a.lessons, log, hup) })
+	wg.Go(func() { backup.Run(ctx, a.store, backupOptions(cfg, log)) })
 	meter := meters{m}
 	if watcher := newAlerts(a, alertTargets(cfg, platforms, log), log); watcher != nil {
 		meter = append(meter, watcher)

@@ -266,7 +266,12 @@ func (s *Store) unlockWrite() { <-s.writer }
 // IntegrityCheck runs PRAGMA integrity_check and returns an error carrying
 // the first problems it reports, or nil when it says "ok".
 func (s *Store) IntegrityCheck(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `PRAGMA integrity_check`)
+	return integrityCheck(ctx, s.db)
+}
+
+// integrityCheck is IntegrityCheck on db.
+func integrityCheck(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `PRAGMA integrity_check`)
 	if err != nil {
 		return fmt.Errorf("store: integrity check: %w", err)
 	}
@@ -297,18 +302,22 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 // absolute path gets an empty authority (file:///abs), a relative one none
 // (file:rel), as SQLite's URI filenames want.
 func dsn(path string) string {
+	return fileURI(path) + "?" + dsnParams
+}
+
+// fileURI is the file: URI of path, without parameters.
+func fileURI(path string) string {
 	p := (&url.URL{Path: filepath.ToSlash(filepath.Clean(path))}).EscapedPath()
 	if strings.HasPrefix(p, "/") {
 		p = "//" + p
 	}
-	return "file:" + p + "?" + dsnParams
+	return "file:" + p
 }
 
 // readOnlyDSN is dsn's read-only sibling: the file must exist, and no
 // pragma that writes is set.
 func readOnlyDSN(path string) string {
-	d := dsn(path)
-	return d[:strings.IndexByte(d, '?')] + "?mode=ro&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
+	return fileURI(path) + "?mode=ro&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
 }
 
 // migration is one embedded schema change, migrations/NNNN_name.sql, which
