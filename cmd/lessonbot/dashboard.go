@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -76,8 +77,10 @@ func runDashboardLink(ctx context.Context, env Env, args []string) int {
 		return exitFailure
 	}
 	fmt.Fprintln(env.Stdout, link)
-	fmt.Fprintf(env.Stderr, "Signs in %s (%s) once, within %d minutes; keep it to yourself.\n",
-		admin.Name, who, int(store.LoginTTL/time.Minute))
+	if admin.Name != who {
+		who = admin.Name + " (" + who + ")"
+	}
+	fmt.Fprintf(env.Stderr, "Signs in %s once, within %d minutes; keep it to yourself.\n", who, int(store.LoginTTL/time.Minute))
 	return exitOK
 }
 
@@ -141,11 +144,21 @@ func pickAdmin(admins []chat.User, arg []string) (chat.User, error) {
 }
 
 // newDashboard makes the dashboard for lessonbot run, served on the admin
-// listener at addr (its actual address, for a port chosen by the
-// system), and gives the tutor its sign-in links.
+// listener whose actual address is addr, and gives the tutor its sign-in
+// links. The links keep admin.listen's host (a name such as localhost
+// stays a name, as in lessonbot dashboard-link's links) and take the
+// listener's port, which the system chose for port 0.
 func newDashboard(a *app, addr string, log *slog.Logger) (*dashboard.Server, error) {
 	cfg := a.cfg
-	cfg.Admin.Listen = addr
+	host, _, err := net.SplitHostPort(cfg.Admin.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("admin.listen: %w", err)
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin listener: %w", err)
+	}
+	cfg.Admin.Listen = net.JoinHostPort(host, port)
 	base := cfg.DashboardURL()
 	dash, err := dashboard.New(dashboard.Options{
 		Store: a.store, BaseURL: base, Zone: cfg.Timezone, IsAdmin: isConfigAdmin(cfg),

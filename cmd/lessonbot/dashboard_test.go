@@ -70,7 +70,7 @@ func TestDashboardLinkCommand(t *testing.T) {
 		if u := tokenAdmin(t, db, r.stdout); u != (chat.User{Platform: chat.Telegram, ID: "42", Name: "telegram:42"}) {
 			t.Errorf("the link is for %+v", u)
 		}
-		if !strings.Contains(r.stderr, "Signs in telegram:42 (telegram:42) once, within 10 minutes") {
+		if !strings.Contains(r.stderr, "Signs in telegram:42 once, within 10 minutes; keep it to yourself.\n") {
 			t.Errorf("stderr %q", r.stderr)
 		}
 	})
@@ -87,6 +87,9 @@ func TestDashboardLinkCommand(t *testing.T) {
 		r := run(t, "dashboard-link", "--config", cfg)
 		if u := tokenAdmin(t, db, r.stdout); u.Name != "Ada" {
 			t.Errorf("the link is for %+v, want the name Ada", u)
+		}
+		if !strings.HasPrefix(r.stderr, "Signs in Ada (telegram:42) once") {
+			t.Errorf("stderr %q", r.stderr)
 		}
 	})
 	t.Run("ErrNoAdmin", func(t *testing.T) {

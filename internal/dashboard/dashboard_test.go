@@ -460,6 +460,9 @@ func TestLogout(t *testing.T) {
 		t.Errorf("logout did not clear the cookie: %q", sc)
 	}
 	wantSignInRedirect(t, "overview after logout", f.get(c, "/"))
+	if !strings.Contains(f.logs.String(), `msg="admin signed out of the dashboard" platform=telegram user_id=42`) {
+		t.Errorf("no log line of the sign-out:\n%s", f.logs.String())
+	}
 	if _, err := f.st.Session(context.Background(), id, f.clock.Now()); err != store.ErrNotFound {
 		t.Errorf("the session is %v after logout, want deleted", err)
 	}

@@ -152,11 +152,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // logout ends the session, if any, and forgets its cookie.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if id, ok := sessionID(r); ok {
-		if err := s.opts.Store.DeleteSession(r.Context(), id); err != nil {
+		ses, err := s.opts.Store.Session(r.Context(), id, s.opts.Now())
+		if err == nil {
+			err = s.opts.Store.DeleteSession(r.Context(), id)
+		}
+		switch {
+		case err == nil:
+			s.opts.Log.Info("admin signed out of the dashboard", "platform", ses.Admin.Platform, "user_id", ses.Admin.ID)
+		case !errors.Is(err, store.ErrNotFound):
 			s.trouble(w, r, "end the session", err)
 			return
 		}
-		s.opts.Log.Info("admin signed out of the dashboard")
 	}
 	s.clearCookies(w, r)
 	s.toSignIn(w, r)
