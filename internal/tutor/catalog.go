@@ -289,7 +289,7 @@ var catalog = map[string]map[key]string{
 		keyDashboardTitle:   "Dashboard",
 		keyDashboardLink:    "Open this link to sign in to lessonbot's dashboard. It works once, within %d minutes; keep it to yourself.\n%s",
 		keyDashboardPrivate: "Send /dashboard in a private chat with me: the sign-in link is for you alone.",
-		keyDashboardOff:     "The dashboard is off: lessonbot run serves it on the admin listener. Set admin.listen in the config (such as 127.0.0.1:9090), restart lessonbot run, then send /dashboard again.",
+		keyDashboardOff:     "The dashboard is not served here: lessonbot run serves it on the admin listener, when admin.listen is set in the config (such as 127.0.0.1:9090). Then send /dashboard again.",
 		keyDashboardTooMany: "Too many sign-in links: at most %d in %d minutes. Use the last one, or send /dashboard again in a few minutes.",
 
 		keyHelpReview:      "/review: go over the words due for review, one at a time",
@@ -451,7 +451,7 @@ var catalog = map[string]map[key]string{
 		keyDashboardTitle:   "Tableau de bord",
 		keyDashboardLink:    "Ouvrez ce lien pour vous connecter au tableau de bord de lessonbot. Il ne sert qu'une fois, dans les %d minutes ; gardez-le pour vous.\n%s",
 		keyDashboardPrivate: "Envoyez /dashboard dans une conversation privée avec moi : le lien de connexion n'est que pour vous.",
-		keyDashboardOff:     "Le tableau de bord est désactivé : lessonbot run le sert sur l'écoute d'administration. Renseignez admin.listen dans la configuration (par exemple 127.0.0.1:9090), redémarrez lessonbot run, puis renvoyez /dashboard.",
+		keyDashboardOff:     "Le tableau de bord n'est pas servi ici : lessonbot run le sert sur l'écoute d'administration, quand admin.listen est renseigné dans la configuration (par exemple 127.0.0.1:9090). Renvoyez alors /dashboard.",
 		keyDashboardTooMany: "Trop de liens de connexion : %d au plus en %d minutes. Utilisez le dernier, ou renvoyez /dashboard dans quelques minutes.",
 
 		keyHelpReview:      "/review : réviser les mots du jour, un à un",
