@@ -46,6 +46,7 @@ func commands() []command {
 		{"db", "check|backup FILE|restore FILE", "check the database, back it up, or restore a backup", runDB},
 		{"version", "", "print the version, commit and Go version of this build", runVersion},
 		{"health", "[--url URL]", "probe the admin listener's /livez; exit 0 when it answers 200 (for HEALTHCHECKs)", runHealth},
+		{"dashboard-link", "[ADMIN]", "print a single-use sign-in link to the admin dashboard", runDashboardLink},
 	}
 }
 

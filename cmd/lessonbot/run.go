@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/lessonbot/lessonbot/internal/backup"
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/config"
+	"github.com/lessonbot/lessonbot/internal/dashboard"
 	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/discord"
 	"github.com/lessonbot/lessonbot/internal/metrics"
@@ -64,6 +66,15 @@ func runRun(ctx context.Context, env Env, args []string) int {
 		return exitFailure
 	}
 	defer a.Close()
+	// The dashboard shares the admin listener, and the tutor's /dashboard
+	// makes its links, so it is wired before any bot takes a command.
+	var dash *dashboard.Server
+	if ln != nil {
+		if dash, err = newDashboard(a, ln.Addr().String(), log); err != nil {
+			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
+			return exitFailure
+		}
+	}
 
 	// The parts stop on their own context, cancelled after /readyz says
 	// the process is stopping.
@@ -121,13 +132,16 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	defer signal.Stop(hup)
 	wg.Go(func() { watchLessons(ctx, cfg.Lessons, a.lessons, log, hup) })
 	wg.Go(func() { backup.Run(ctx, a.store, backupOptions(cfg, log)) })
+	if dash != nil {
+		wg.Go(func() { dash.Run(ctx) })
+	}
 	meter := meters{m}
 	if watcher := newAlerts(a, alertTargets(cfg, platforms, log), log); watcher != nil {
 		meter = append(meter, watcher)
 		wg.Go(func() { watcher.Run(ctx) })
 	}
 	pool, sched := a.deliver(ctx, &wg, platforms, true, meter)
-	srv := adminServer(a, m, pool, sched)
+	srv := adminServer(a, m, pool, sched, dash)
 	if ln != nil {
 		adminDone.Go(func() {
 			if err := admin.Serve(adminCtx, ln, srv); err != nil {
@@ -168,14 +182,20 @@ func runRun(ctx context.Context, env Env, args []string) int {
 const stopDrain = time.Second
 
 // adminServer makes the admin listener's handler: metrics, the loops'
-// heartbeats for /livez, and the readiness checks.
-func adminServer(a *app, m *metrics.Metrics, pool *delivery.Pool, sched *schedule.Scheduler) *admin.Server {
+// heartbeats for /livez, the readiness checks, and the dashboard (nil for
+// none) on every other path.
+func adminServer(a *app, m *metrics.Metrics, pool *delivery.Pool, sched *schedule.Scheduler, dash *dashboard.Server) *admin.Server {
 	m.WatchDB(a.store.DB(), "lessonbot")
 	m.WatchStore(a.store, time.Now, 5*time.Second)
 	m.WatchLoops(sched.LastTick, pool.LastLook)
 	m.WatchLessons(func() int { return a.lessons.Library().Len() })
+	var dashboard http.Handler
+	if dash != nil {
+		dashboard = dash
+	}
 	return admin.New(admin.Options{
-		Metrics: m.Handler(),
+		Metrics:   m.Handler(),
+		Dashboard: dashboard,
 		Loops: []admin.Loop{
 			{Name: "scheduler", Last: sched.LastTick, Period: schedule.TickPeriod},
 			{Name: "delivery", Last: pool.LastLook, Period: pool.PollPeriod()},

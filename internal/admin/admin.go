@@ -7,6 +7,9 @@
 // Readiness asks "may this process take work?": the database answers, its
 // schema is at head, lessons are loaded and the process is not stopping.
 // Both answer 200 "ok", or 503 with one line per failing check.
+//
+// The admin dashboard, when given, serves every other path; these
+// endpoints stay its own and need no sign-in.
 package admin
 
 import (
@@ -52,6 +55,9 @@ type Options struct {
 	Loops []Loop
 	// Ready are the checks /readyz runs, in order.
 	Ready []Check
+	// Dashboard, when not nil, serves every path the endpoints above do
+	// not own: the admin dashboard, which signs its users in itself.
+	Dashboard http.Handler
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -75,6 +81,9 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /livez", s.livez)
 	s.mux.HandleFunc("GET /healthz", s.livez)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if opts.Dashboard != nil {
+		s.mux.Handle("/", opts.Dashboard)
+	}
 	return s
 }
 

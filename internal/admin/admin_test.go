@@ -110,3 +110,33 @@ func TestServeStops(t *testing.T) {
 		t.Errorf("Listen(bad) = %v", err)
 	}
 }
+
+// TestDashboard mounts a dashboard: it gets every path but the admin
+// endpoints, which answer as before without it.
+func TestDashboard(t *testing.T) {
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "metrics\n") })
+	dash := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+		io.WriteString(w, "dashboard "+r.Method+" "+r.URL.Path)
+	})
+	s := admin.New(admin.Options{Metrics: metrics, Dashboard: dash})
+	for path, want := range map[string]string{"/metrics": "metrics\n", "/livez": "ok\n", "/healthz": "ok\n", "/readyz": "ok\n"} {
+		if code, body := get(t, s, path); code != http.StatusOK || body != want {
+			t.Errorf("%s = %d %q, want 200 %q", path, code, body, want)
+		}
+	}
+	for _, path := range []string{"/", "/login?t=x", "/actions", "/static/style.css", "/livez/x"} {
+		if code, body := get(t, s, path); code != http.StatusTeapot || !strings.HasPrefix(body, "dashboard GET /") {
+			t.Errorf("%s = %d %q, want the dashboard's", path, code, body)
+		}
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/login", strings.NewReader("")))
+	if rec.Code != http.StatusTeapot || rec.Body.String() != "dashboard POST /login" {
+		t.Errorf("POST /login = %d %q", rec.Code, rec.Body.String())
+	}
+	// Without a dashboard, other paths are not found.
+	if code, _ := get(t, admin.New(admin.Options{}), "/"); code != http.StatusNotFound {
+		t.Errorf("/ without a dashboard = %d, want 404", code)
+	}
+}

@@ -16,6 +16,7 @@ package config
 
 import (
 	"log/slog"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -61,6 +62,8 @@ type Config struct {
 	Learning Learning `yaml:"learning"`
 	// Admin holds the admin listener's settings (metrics and health).
 	Admin Admin `yaml:"admin"`
+	// Dashboard holds the admin dashboard's settings.
+	Dashboard Dashboard `yaml:"dashboard"`
 	// DB holds the database's backup settings.
 	DB DB `yaml:"db"`
 	// Log holds the logging settings.
@@ -75,6 +78,17 @@ type Admin struct {
 	// /livez, /healthz and /readyz; empty turns it off. The default is
 	// "127.0.0.1:9090".
 	Listen string `yaml:"listen"`
+}
+
+// Dashboard holds the admin dashboard's settings. The dashboard is
+// served on the admin listener, so it is off when admin.listen is empty.
+type Dashboard struct {
+	// PublicURL is the address people open the dashboard at, such as
+	// https://lessonbot.example.org behind a reverse proxy with TLS: the
+	// sign-in links the bot sends start with it. Empty (the default)
+	// means http:// and admin.listen, with 127.0.0.1 for an unspecified
+	// host.
+	PublicURL string `yaml:"public_url"`
 }
 
 // DB holds the database's backup settings.
@@ -340,6 +354,29 @@ func (c Config) BackupFolder() string {
 		return c.DB.BackupDir
 	}
 	return filepath.Join(filepath.Dir(c.Database), "backups")
+}
+
+// DashboardURL returns the address the dashboard's links start with,
+// without a trailing slash: PublicURL when set, else http:// and
+// admin.listen, where an unspecified host (":9090", "0.0.0.0:9090",
+// "[::]:9090") is 127.0.0.1. It returns "" when the dashboard is off
+// (admin.listen is empty). Call it after [Config.Validate] has
+// succeeded.
+func (c Config) DashboardURL() string {
+	if c.Admin.Listen == "" {
+		return ""
+	}
+	if c.Dashboard.PublicURL != "" {
+		return strings.TrimSuffix(c.Dashboard.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.Admin.Listen)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // LogLevel returns Level as a [slog.Level]. Call it after

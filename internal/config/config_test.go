@@ -319,6 +319,33 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{name: "OKAdminOff", edit: func(c *Config) { c.Admin.Listen = "" }},
+		{name: "OKDashboardPublicURL", edit: func(c *Config) { c.Dashboard.PublicURL = "https://lessonbot.example.org" }},
+		{name: "OKDashboardPublicURLSlash", edit: func(c *Config) { c.Dashboard.PublicURL = "http://10.0.0.5:9090/" }},
+		{
+			name: "ErrDashboardPublicURL",
+			edit: func(c *Config) { c.Dashboard.PublicURL = "lessonbot.example.org" },
+			errs: []string{`dashboard.public_url: "lessonbot.example.org" is not an absolute http or https URL without path or query`},
+		},
+		{
+			name: "ErrDashboardPublicURLQuery",
+			edit: func(c *Config) { c.Dashboard.PublicURL = "https://lessonbot.example.org/?x=1" },
+			errs: []string{`dashboard.public_url: "https://lessonbot.example.org/?x=1" is not an absolute http or https URL`},
+		},
+		{
+			name: "ErrDashboardPublicURLPath",
+			edit: func(c *Config) { c.Dashboard.PublicURL = "https://example.org/lessonbot" },
+			errs: []string{`dashboard.public_url: "https://example.org/lessonbot" is not an absolute http or https URL without path`},
+		},
+		{
+			name: "ErrDashboardPublicURLScheme",
+			edit: func(c *Config) { c.Dashboard.PublicURL = "ftp://example.org" },
+			errs: []string{`dashboard.public_url: "ftp://example.org" is not an absolute http or https URL`},
+		},
+		{
+			name: "ErrDashboardPublicURLPassword",
+			edit: func(c *Config) { c.Dashboard.PublicURL = "https://admin:hunter2@example.org" },
+			errs: []string{`dashboard.public_url: "https://admin:xxxxx@example.org" is not an absolute http or https URL`},
+		},
 		{
 			name: "ErrOperations",
 			edit: func(c *Config) {
@@ -717,6 +744,33 @@ func TestSummaryWeekday(t *testing.T) {
 		if got := c.SummaryWeekday(); got != want {
 			t.Errorf("SummaryWeekday(%q) = %v, want %v", day, got, want)
 		}
+	}
+}
+
+func TestDashboardURL(t *testing.T) {
+	tests := []struct {
+		name, listen, public, want string
+	}{
+		{"OKDefault", "127.0.0.1:9090", "", "http://127.0.0.1:9090"},
+		{"OKNoHost", ":9090", "", "http://127.0.0.1:9090"},
+		{"OKUnspecifiedIPv4", "0.0.0.0:9090", "", "http://127.0.0.1:9090"},
+		{"OKUnspecifiedIPv6", "[::]:9090", "", "http://127.0.0.1:9090"},
+		{"OKIPv6Loopback", "[::1]:9090", "", "http://[::1]:9090"},
+		{"OKHostName", "localhost:9090", "", "http://localhost:9090"},
+		{"OKPublic", "127.0.0.1:9090", "https://lessonbot.example.org/", "https://lessonbot.example.org"},
+		{"OKOff", "", "https://lessonbot.example.org", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.Admin.Listen, c.Dashboard.PublicURL = tt.listen, tt.public
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.DashboardURL(); got != tt.want {
+				t.Errorf("DashboardURL() = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -112,6 +112,9 @@ func (c Config) Validate() error {
 			v.addf("admin.listen: %q is not a host:port address (want such as 127.0.0.1:9090, or empty to turn the listener off)", c.Admin.Listen)
 		}
 	}
+	if c.Dashboard.PublicURL != "" {
+		v.publicURL("dashboard.public_url", c.Dashboard.PublicURL)
+	}
 	if c.DB.BackupEvery != "" {
 		if d, err := time.ParseDuration(c.DB.BackupEvery); err != nil || d < minBackupEvery {
 			v.addf("db.backup_every: %q is not a duration of at least 1m (want a Go duration such as 24h, or empty for no periodic backup)", c.DB.BackupEvery)
@@ -169,6 +172,23 @@ func (v *validator) apiURL(key, value, example string) {
 		shown = u.Redacted() // never print a password
 	}
 	v.addf("%s: %q is not an absolute http or https URL without query (want a URL such as %s)", key, shown, example)
+}
+
+// publicURL requires an absolute http or https URL with no query,
+// fragment, credentials or path (a single "/" is allowed): the dashboard
+// is served at the root of its address, so a proxy gives it a host name
+// or port of its own rather than a folder.
+func (v *validator) publicURL(key, value string) {
+	u, err := url.Parse(value)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil &&
+		u.Opaque == "" && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && (u.Path == "" || u.Path == "/") {
+		return
+	}
+	shown := value
+	if err == nil && u.User != nil {
+		shown = u.Redacted() // never print a password
+	}
+	v.addf("%s: %q is not an absolute http or https URL without path or query (want the address the dashboard is opened at, such as https://lessonbot.example.org, or empty for http:// and admin.listen)", key, shown)
 }
 
 // loadLocation loads an IANA time zone, refusing "Local" and the empty

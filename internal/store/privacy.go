@@ -26,7 +26,8 @@ func (d Deleted) Total() int {
 
 // DeleteLearner deletes, in one transaction, every row keyed to the person
 // u: their answers, review items and streak days, their learner row, their
-// private chat's subscription and its deliveries. Counts kept per chat
+// private chat's subscription and its deliveries, and an admin's
+// dashboard sign-in links and sessions. Counts kept per chat
 // that name nobody (a group's missed words) stay. It returns what it
 // removed; a person the bot never saw removes nothing.
 func (s *Store) DeleteLearner(ctx context.Context, u chat.User) (Deleted, error) {
@@ -111,6 +112,13 @@ func (s *Store) DeleteLearner(ctx context.Context, u chat.User) (Deleted, error)
 	}
 	if err := exec(&del.Subscriptions, `DELETE FROM subscriptions WHERE `+private, u.Platform, u.ID, u.ID); err != nil {
 		return del, fmt.Errorf("store: %s: %w", what, err)
+	}
+	// An admin's dashboard sign-ins name them too: they are signed out.
+	for _, table := range []string{"dashboard_logins", "dashboard_sessions"} {
+		var ignored int
+		if err := exec(&ignored, `DELETE FROM `+table+` WHERE platform = ? AND user_id = ?`, u.Platform, u.ID); err != nil {
+			return del, fmt.Errorf("store: %s: %w", what, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return del, fmt.Errorf("store: %s: %w", what, err)

@@ -2,6 +2,7 @@ package tutor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -161,4 +162,30 @@ func sortedKeys[K ~string, V any](m map[K]V) []K {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	return keys
+}
+
+// dashboard sends an admin a sign-in link to the dashboard, where only
+// they will see it: in a private chat, or as a Discord reply only its
+// sender sees (the adapter makes admin commands' replies ephemeral). In a
+// Telegram group it refuses, as the whole group would see the link.
+// Telegram sends every message without a link preview, so no preview
+// card shows the link's page.
+func (t *Tutor) dashboard(ctx context.Context, c *call) ([]chat.Message, error) {
+	if c.cmd.Kind != chat.Private && c.cmd.Chat.Platform != chat.Discord {
+		return text(say(c.lang, keyDashboardPrivate)), nil
+	}
+	if t.links == nil {
+		return text(say(c.lang, keyDashboardOff)), nil
+	}
+	link, err := t.links.LoginLink(ctx, c.cmd.From)
+	if errors.Is(err, store.ErrTooManyLinks) {
+		return text(say(c.lang, keyDashboardTooMany, store.MaxLinks, int(store.LinkWindow/time.Minute))), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []chat.Message{{
+		Title:  say(c.lang, keyDashboardTitle),
+		Blocks: []chat.Block{{Kind: chat.Text, Text: say(c.lang, keyDashboardLink, int(store.LoginTTL/time.Minute), link)}},
+	}}, nil
 }

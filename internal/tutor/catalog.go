@@ -117,6 +117,14 @@ const (
 	keyPreviewUsage   key = "preview_usage"
 	keyPreviewUnknown key = "preview_unknown"
 
+	// The dashboard's sign-in link.
+	keyHelpDashboard    key = "help_dashboard"
+	keyDashboardTitle   key = "dashboard_title"
+	keyDashboardLink    key = "dashboard_link"
+	keyDashboardPrivate key = "dashboard_private"
+	keyDashboardOff     key = "dashboard_off"
+	keyDashboardTooMany key = "dashboard_too_many"
+
 	// Spaced review, streaks, the weekly summary, export and deletion.
 	keyHelpReview      key = "help_review"
 	keyHelpSummary     key = "help_summary"
@@ -277,6 +285,13 @@ var catalog = map[string]map[key]string{
 		keyPreviewUsage:   "Say which lesson, for example: /preview %s",
 		keyPreviewUnknown: "There is no lesson %q. Send /reload to see the lessons' problems.",
 
+		keyHelpDashboard:    "/dashboard: a sign-in link to the web dashboard",
+		keyDashboardTitle:   "Dashboard",
+		keyDashboardLink:    "Open this link to sign in to lessonbot's dashboard. It works once, within %d minutes; keep it to yourself.\n%s",
+		keyDashboardPrivate: "Send /dashboard in a private chat with me: the sign-in link is for you alone.",
+		keyDashboardOff:     "The dashboard is not served here: lessonbot run serves it on the admin listener, when admin.listen is set in the config (such as 127.0.0.1:9090). Then send /dashboard again.",
+		keyDashboardTooMany: "Too many sign-in links: at most %d in %d minutes. Use the last one, or send /dashboard again in a few minutes.",
+
 		keyHelpReview:      "/review: go over the words due for review, one at a time",
 		keyHelpSummary:     "/summary on|off: a summary of the week in this chat",
 		keyHelpExport:      "/export [csv]: your words as a file for Anki (or, with csv, a spreadsheet)",
@@ -431,6 +446,13 @@ var catalog = map[string]map[key]string{
 		keyReloaded:       "Rechargé : %s.",
 		keyPreviewUsage:   "Précisez la leçon, par exemple : /preview %s",
 		keyPreviewUnknown: "Il n'y a pas de leçon %q. Envoyez /reload pour voir les problèmes des leçons.",
+
+		keyHelpDashboard:    "/dashboard : un lien de connexion au tableau de bord web",
+		keyDashboardTitle:   "Tableau de bord",
+		keyDashboardLink:    "Ouvrez ce lien pour vous connecter au tableau de bord de lessonbot. Il ne sert qu'une fois, dans les %d minutes ; gardez-le pour vous.\n%s",
+		keyDashboardPrivate: "Envoyez /dashboard dans une conversation privée avec moi : le lien de connexion n'est que pour vous.",
+		keyDashboardOff:     "Le tableau de bord n'est pas servi ici : lessonbot run le sert sur l'écoute d'administration, quand admin.listen est renseigné dans la configuration (par exemple 127.0.0.1:9090). Renvoyez alors /dashboard.",
+		keyDashboardTooMany: "Trop de liens de connexion : %d au plus en %d minutes. Utilisez le dernier, ou renvoyez /dashboard dans quelques minutes.",
 
 		keyHelpReview:      "/review : réviser les mots du jour, un à un",
 		keyHelpSummary:     "/summary on|off : le bilan de la semaine dans cette discussion",

@@ -136,10 +136,10 @@ func TestCommandsDescribed(t *testing.T) {
 	h := newHarness(t)
 	want := []string{"help", "subscribe", "unsubscribe", "pause", "resume", "settings", "time", "timezone", "days",
 		"level", "language", "lesson", "read", "quiz", "score", "leaderboard", "review", "summary", "export",
-		"deletemydata", "stats", "reload", "preview"}
+		"deletemydata", "stats", "reload", "preview", "dashboard"}
 	manage := map[string]bool{"subscribe": true, "unsubscribe": true, "pause": true, "resume": true, "time": true,
 		"timezone": true, "days": true, "level": true, "language": true, "summary": true}
-	admin := map[string]bool{"stats": true, "reload": true, "preview": true}
+	admin := map[string]bool{"stats": true, "reload": true, "preview": true, "dashboard": true}
 	private := map[string]bool{"review": true, "export": true, "deletemydata": true}
 	var names []string
 	for _, c := range h.tutor.Commands() {

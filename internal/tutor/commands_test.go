@@ -25,7 +25,7 @@ func TestStartAndHelp(t *testing.T) {
 	userCommands := []string{"/help", "/subscribe", "/unsubscribe", "/pause", "/resume", "/settings", "/time",
 		"/timezone", "/days", "/level", "/language", "/lesson", "/read", "/quiz", "/score", "/leaderboard",
 		"/review", "/summary", "/export", "/deletemydata"}
-	adminCommands := []string{"/stats", "/reload", "/preview"}
+	adminCommands := []string{"/stats", "/reload", "/preview", "/dashboard"}
 	tests := []struct {
 		name      string
 		from      sender
@@ -80,7 +80,8 @@ func TestStartAndHelp(t *testing.T) {
 				}
 			}
 			if tt.wantAdmin {
-				want := say(tt.lang, keyAdminHelp) + "\n" + say(tt.lang, keyHelpStats) + "\n" + say(tt.lang, keyHelpReload) + "\n" + say(tt.lang, keyHelpPreview)
+				want := say(tt.lang, keyAdminHelp) + "\n" + say(tt.lang, keyHelpStats) + "\n" + say(tt.lang, keyHelpReload) + "\n" + say(tt.lang, keyHelpPreview) +
+					"\n" + say(tt.lang, keyHelpDashboard)
 				if blocks[2].Text != want {
 					t.Errorf("admin block = %q, want %q", blocks[2].Text, want)
 				}

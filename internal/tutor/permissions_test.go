@@ -15,7 +15,7 @@ var manageLines = []string{
 }
 
 // adminLines are lessonbot's admin commands.
-var adminLines = []string{"/stats", "/reload", "/preview bakery-robot", "/preview"}
+var adminLines = []string{"/stats", "/reload", "/preview bakery-robot", "/preview", "/dashboard"}
 
 func TestPermissions(t *testing.T) {
 	const group = "-100"

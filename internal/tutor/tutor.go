@@ -68,6 +68,8 @@ type Tutor struct {
 	learners  chatLocks
 	scheduler review.Scheduler
 	changed   func(store.Subscription)
+	// links makes the dashboard's sign-in links; nil while it is off.
+	links Links
 }
 
 // New returns a tutor. now is the clock (time.Now outside tests).
@@ -133,6 +135,7 @@ func (t *Tutor) commands() []commandSpec {
 		{name: "stats", help: keyHelpStats, admin: true, run: t.stats},
 		{name: "reload", help: keyHelpReload, admin: true, run: t.reload},
 		{name: "preview", help: keyHelpPreview, admin: true, run: t.preview},
+		{name: "dashboard", help: keyHelpDashboard, admin: true, run: t.dashboard},
 	}
 }
 
@@ -249,6 +252,20 @@ func (t *Tutor) Handle(ctx context.Context, cmd chat.Command) []chat.Message {
 	}
 	return msgs
 }
+
+// Links makes the dashboard's sign-in links (the dashboard package's
+// Links satisfies it).
+type Links interface {
+	// LoginLink makes a single-use sign-in link for admin. It fails,
+	// wrapping store.ErrTooManyLinks, for an admin who asked for too many
+	// lately.
+	LoginLink(ctx context.Context, admin chat.User) (string, error)
+}
+
+// SetLinks sets what makes /dashboard's sign-in links; without it (nil,
+// the default) /dashboard says the dashboard is off. Call it before the
+// tutor serves commands.
+func (t *Tutor) SetLinks(l Links) { t.links = l }
 
 // OnChange sets f to be called with a chat's subscription as it stands
 // after a command may have changed it, or with only its ID (inactive) when
