@@ -68,7 +68,7 @@ Run "lessonbot COMMAND --help" for a command's flags.
 func usage(w io.Writer) {
 	fmt.Fprint(w, usageHead)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %-34s %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %-14s %-34s %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprint(w, usageTail)
 }
