@@ -45,6 +45,7 @@ type Browser struct {
 
 	mu       sync.Mutex
 	requests []string // every URL the tab asked for, in order
+	status   int64    // the HTTP status of the last page (document) loaded
 }
 
 // ExecPath returns the Chromium found on this machine, or "".
@@ -89,10 +90,17 @@ func Start(t testing.TB, opts ...Option) *Browser {
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	b := &Browser{t: t, ctx: ctx}
 	if err := chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
 			b.mu.Lock()
 			b.requests = append(b.requests, e.Request.URL)
 			b.mu.Unlock()
+		case *network.EventResponseReceived:
+			if e.Type == network.ResourceTypeDocument {
+				b.mu.Lock()
+				b.status = e.Response.Status
+				b.mu.Unlock()
+			}
 		}
 	}); err != nil {
 		t.Fatalf("start Chromium (%s): %v", path, err)
@@ -174,6 +182,13 @@ func (b *Browser) Screenshot(path string) {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// Status returns the HTTP status of the last page loaded.
+func (b *Browser) Status() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return int(b.status)
 }
 
 // Requests returns every URL the tab asked for so far.

@@ -28,6 +28,10 @@ const page = `<!doctype html><html><head><title>Test page</title></head><body>
 func server(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
 		if r.Method == http.MethodPost {
 			fmt.Fprint(w, `<!doctype html><title>Done</title><p id="result">posted</p>`)
 			return
@@ -61,6 +65,13 @@ func TestBrowser(t *testing.T) {
 	b.Submit("#go")
 	if got := b.Text("#result"); got != "posted" {
 		t.Errorf("after the click, #result = %q", got)
+	}
+	if got := b.Status(); got != http.StatusOK {
+		t.Errorf("Status() after the post = %d", got)
+	}
+	b.Open(srv.URL + "/missing")
+	if got := b.Status(); got != http.StatusNotFound {
+		t.Errorf("Status() of a missing page = %d, want 404", got)
 	}
 }
 
