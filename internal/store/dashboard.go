@@ -425,23 +425,10 @@ var ErrBadRange = errors.New("bad range of days")
 // maxDays bounds the days a read of days returns: about ten years.
 const maxDays = 3700
 
-// civil is a date without a zone.
-type civil struct {
-	y int
-	m time.Month
-	d int
-}
-
-// dayRange is the local days from one date to another in a zone, and the
-// quarters of an hour that cover them.
+// dayRange is the local days from one date to another in a zone.
 type dayRange struct {
-	loc *time.Location
 	// starts are the days' local midnights, and one more: the end.
 	starts []time.Time
-	index  map[civil]int
-	// from and to are the quarters from the first day's start (included)
-	// to the last day's end (excluded).
-	from, to int64
 }
 
 // localDays returns the local days in loc from the date of from to the
@@ -450,7 +437,7 @@ func localDays(from, to time.Time, loc *time.Location) (dayRange, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	r := dayRange{loc: loc, index: map[civil]int{}}
+	var r dayRange
 	fy, fm, fd := from.In(loc).Date()
 	ty, tm, td := to.In(loc).Date()
 	last := time.Date(ty, tm, td, 12, 0, 0, 0, time.UTC)
@@ -459,26 +446,40 @@ func localDays(from, to time.Time, loc *time.Location) (dayRange, error) {
 		return r, fmt.Errorf("%w: from %s to %s", ErrBadRange, from.In(loc).Format(time.DateOnly), to.In(loc).Format(time.DateOnly))
 	}
 	for i := range n + 1 {
-		start := time.Date(fy, fm, fd+i, 0, 0, 0, 0, loc)
-		r.starts = append(r.starts, start)
-		if i < n {
-			y, m, d := start.Date()
-			r.index[civil{y, m, d}] = i
-		}
+		r.starts = append(r.starts, time.Date(fy, fm, fd+i, 0, 0, 0, 0, loc))
 	}
-	r.from = quarterOfUnix(r.starts[0].Unix())
-	r.to = quarterOfUnix(r.starts[n].Unix())
 	return r, nil
 }
 
 // days is the number of days.
 func (r dayRange) days() int { return len(r.starts) - 1 }
 
-// dayOf returns the index of the day that holds quarter q, if any.
-func (r dayRange) dayOf(q int64) (int, bool) {
-	y, m, d := time.Unix(q*900, 0).In(r.loc).Date()
-	i, ok := r.index[civil{y, m, d}]
-	return i, ok
+// perDay returns query, which reads a table of quarters joined to the
+// days as "days d" (columns i, the day's index, and lo and hi, its first
+// quarter and the one after its last; hlo and hhi, the first whole UTC
+// hour in it and the one after the last), after the common table
+// expression of the days, with the arguments of both: SQLite adds up the
+// quarters of each day, and a page reads a row per day rather than per
+// quarter.
+func (r dayRange) perDay(query string, args ...any) (string, []any) {
+	var b strings.Builder
+	b.WriteString(`WITH days (i, lo, hi, hlo, hhi) AS (VALUES `)
+	all := make([]any, 0, 5*r.days()+len(args))
+	for i := range r.days() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?)")
+		lo, hi := quarterOfUnix(r.starts[i].Unix()), quarterOfUnix(r.starts[i+1].Unix())
+		hlo, hhi := (lo+3)/4, hi/4
+		if lo < 0 || hhi < hlo {
+			hlo, hhi = hi/4, hi/4 // no whole hour: the quarters say it all
+		}
+		all = append(all, i, lo, hi, hlo, hhi)
+	}
+	b.WriteString(") ")
+	b.WriteString(query)
+	return b.String(), append(all, args...)
 }
 
 // quarterOfUnix numbers the quarter of an hour that holds unix second t.
@@ -538,19 +539,16 @@ func (s *Store) Growth(ctx context.Context, from, to time.Time, loc *time.Locati
 	for i := range out {
 		out[i].Day = r.starts[i]
 	}
-	err = s.queryRows(ctx, "growth", `SELECT quarter, change, sum(chats) FROM chat_changes
-		WHERE quarter >= ? AND quarter < ? GROUP BY quarter, change`, func(rows *sql.Rows) error {
+	query, args := r.perDay(`SELECT d.i, c.change, sum(c.chats) FROM days d
+		CROSS JOIN chat_changes c ON c.quarter >= d.lo AND c.quarter < d.hi GROUP BY 1, 2`)
+	err = s.queryRows(ctx, "growth", query, func(rows *sql.Rows) error {
 		var (
-			q      int64
+			i      int
 			change string
 			n      int
 		)
-		if err := rows.Scan(&q, &change, &n); err != nil {
+		if err := rows.Scan(&i, &change, &n); err != nil {
 			return err
-		}
-		i, ok := r.dayOf(q)
-		if !ok {
-			return nil
 		}
 		switch change {
 		case "subscribed":
@@ -561,7 +559,7 @@ func (s *Store) Growth(ctx context.Context, from, to time.Time, loc *time.Locati
 			out[i].Gone += n
 		}
 		return nil
-	}, r.from, r.to)
+	}, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -938,19 +936,16 @@ func (s *Store) DeliveryHealth(ctx context.Context, from, to time.Time, loc *tim
 		out[i].Day = r.starts[i]
 		late[i] = histogram{}
 	}
-	err = s.queryRows(ctx, "delivery health", `SELECT quarter, state, deliveries, unknown FROM delivery_quarters
-		WHERE quarter >= ? AND quarter < ?`, func(rows *sql.Rows) error {
+	query, args := r.perDay(`SELECT d.i, q.state, sum(q.deliveries), sum(q.unknown) FROM days d
+		CROSS JOIN delivery_quarters q ON q.quarter >= d.lo AND q.quarter < d.hi GROUP BY 1, 2`)
+	err = s.queryRows(ctx, "delivery health", query, func(rows *sql.Rows) error {
 		var (
-			q          int64
+			i          int
 			state      string
 			n, unknown int
 		)
-		if err := rows.Scan(&q, &state, &n, &unknown); err != nil {
+		if err := rows.Scan(&i, &state, &n, &unknown); err != nil {
 			return err
-		}
-		i, ok := r.dayOf(q)
-		if !ok {
-			return nil
 		}
 		d := &out[i]
 		switch DeliveryState(state) {
@@ -965,53 +960,60 @@ func (s *Store) DeliveryHealth(ctx context.Context, from, to time.Time, loc *tim
 		}
 		d.UnknownMessages += unknown
 		return nil
-	}, r.from, r.to)
+	}, args...)
 	if err != nil {
 		return nil, err
 	}
-	err = s.queryRows(ctx, "delivery health", `SELECT quarter, lo, deliveries FROM delivery_lateness
-		WHERE quarter >= ? AND quarter < ?`, func(rows *sql.Rows) error {
-		var q, lo int64
+	// The whole hours of each day from the hours, the quarters before the
+	// first and after the last from the quarters.
+	query, args = r.perDay(`SELECT i, lo, sum(n) FROM (
+			SELECT d.i, l.lo, l.deliveries AS n FROM days d
+				CROSS JOIN delivery_lateness_hours l ON l.hour >= d.hlo AND l.hour < d.hhi
+			UNION ALL
+			SELECT d.i, l.lo, l.deliveries FROM days d
+				CROSS JOIN delivery_lateness l ON l.quarter >= d.lo AND l.quarter < d.hlo * 4
+			UNION ALL
+			SELECT d.i, l.lo, l.deliveries FROM days d
+				CROSS JOIN delivery_lateness l ON l.quarter >= max(d.hhi * 4, d.lo) AND l.quarter < d.hi)
+		GROUP BY 1, 2`)
+	err = s.queryRows(ctx, "delivery health", query, func(rows *sql.Rows) error {
+		var i int
+		var lo int64
 		var n int
-		if err := rows.Scan(&q, &lo, &n); err != nil {
+		if err := rows.Scan(&i, &lo, &n); err != nil {
 			return err
 		}
-		if i, ok := r.dayOf(q); ok {
-			late[i][lo] += n
-		}
+		late[i][lo] += n
 		return nil
-	}, r.from, r.to)
+	}, args...)
 	if err != nil {
 		return nil, err
 	}
-	err = s.queryRows(ctx, "delivery health", `SELECT quarter, sum(chats) FROM chat_changes
-		WHERE quarter >= ? AND quarter < ? AND change = 'gone' GROUP BY quarter`, func(rows *sql.Rows) error {
-		var q int64
-		var n int
-		if err := rows.Scan(&q, &n); err != nil {
+	query, args = r.perDay(`SELECT d.i, sum(c.chats) FROM days d
+		CROSS JOIN chat_changes c ON c.quarter >= d.lo AND c.quarter < d.hi AND c.change = 'gone' GROUP BY 1`)
+	err = s.queryRows(ctx, "delivery health", query, func(rows *sql.Rows) error {
+		var i, n int
+		if err := rows.Scan(&i, &n); err != nil {
 			return err
 		}
-		if i, ok := r.dayOf(q); ok {
-			out[i].ChatsGone += n
-		}
+		out[i].ChatsGone += n
 		return nil
-	}, r.from, r.to)
+	}, args...)
 	if err != nil {
 		return nil, err
 	}
-	err = s.queryRows(ctx, "delivery health", `SELECT quarter, sum(hits), sum(retry_after_ms) FROM rate_limits
-		WHERE quarter >= ? AND quarter < ? GROUP BY quarter`, func(rows *sql.Rows) error {
-		var q, ms int64
-		var n int
-		if err := rows.Scan(&q, &n, &ms); err != nil {
+	query, args = r.perDay(`SELECT d.i, sum(l.hits), sum(l.retry_after_ms) FROM days d
+		CROSS JOIN rate_limits l ON l.quarter >= d.lo AND l.quarter < d.hi GROUP BY 1`)
+	err = s.queryRows(ctx, "delivery health", query, func(rows *sql.Rows) error {
+		var i, n int
+		var ms int64
+		if err := rows.Scan(&i, &n, &ms); err != nil {
 			return err
 		}
-		if i, ok := r.dayOf(q); ok {
-			out[i].RateLimited += n
-			out[i].RetryAfter += time.Duration(ms) * time.Millisecond
-		}
+		out[i].RateLimited += n
+		out[i].RetryAfter += time.Duration(ms) * time.Millisecond
 		return nil
-	}, r.from, r.to)
+	}, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -1020,6 +1022,54 @@ func (s *Store) DeliveryHealth(ctx context.Context, from, to time.Time, loc *tim
 		out[i].LatenessP95, _ = late[i].quantile(0.95)
 	}
 	return out, nil
+}
+
+// Queue is the outbox as it stands, for the overview.
+type Queue struct {
+	// Pending counts the deliveries waiting to be sent, due or not yet
+	// (a day's later slots); Sending those being sent.
+	Pending, Sending int
+	// OldestDue is when the pending delivery to a subscribed chat that
+	// fell due first did so (the zero time when there is none): the
+	// outbox is late by now - OldestDue when that is before now.
+	OldestDue time.Time
+}
+
+// Queue returns the outbox as it stands: two reads of the index of the
+// deliveries by state and due time, which hold only the deliveries
+// waiting or under way, whatever the history.
+func (s *Store) Queue(ctx context.Context) (Queue, error) {
+	var q Queue
+	err := s.queryRows(ctx, "queue", `SELECT state, count(*) FROM deliveries INDEXED BY deliveries_state_due
+		WHERE state IN ('pending', 'sending') GROUP BY state`, func(rows *sql.Rows) error {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return err
+		}
+		if DeliveryState(state) == DeliveryPending {
+			q.Pending = n
+		} else {
+			q.Sending = n
+		}
+		return nil
+	})
+	if err != nil {
+		return q, err
+	}
+	// In due order, the first whose chat is subscribed (the others wait
+	// for nobody).
+	var due sql.NullInt64
+	err = s.db.QueryRowContext(ctx, `SELECT d.due_at FROM deliveries d INDEXED BY deliveries_state_due
+			CROSS JOIN subscriptions s ON s.id = d.subscription_id
+		WHERE d.state = 'pending' AND s.active = 1 ORDER BY d.due_at LIMIT 1`).Scan(&due)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return q, fmt.Errorf("store: queue: %w", err)
+	}
+	if due.Valid {
+		q.OldestDue = fromUnix(due.Int64)
+	}
+	return q, nil
 }
 
 // RecordRateLimited counts a platform's "too many requests" answer at at,

@@ -616,9 +616,14 @@ func TestDeliveryHealth(t *testing.T) {
 	kolkata := mustZone(t, "Asia/Kolkata")
 	subs := map[string]int64{}
 	d.at("2026-03-01T00:00:00Z")
-	for _, key := range []string{"telegram:1", "telegram:2", "telegram:3", "telegram:4", "telegram:5", "discord:6"} {
+	for _, key := range []string{"telegram:1", "telegram:2", "telegram:3", "telegram:4", "telegram:5", "discord:6", "telegram:7", "telegram:8"} {
 		subs[key] = d.save(key, chat.Private, true)
 	}
+	// 10 March in Kolkata, 00:15 and 23:45 local: in the UTC hours that the
+	// day starts and ends in.
+	early, late := mustTime(t, "2026-03-09T18:45:00Z"), mustTime(t, "2026-03-10T18:15:00Z")
+	d.sendLesson(subs["telegram:7"], chat.Telegram, "l1", early, early.Add(7*time.Second), outSent)
+	d.sendLesson(subs["telegram:8"], chat.Telegram, "l1", late, late.Add(100*time.Second), outSent) // 96-103: 100 s
 	// 10 March in Kolkata: 8:30 local.
 	slot := mustTime(t, "2026-03-10T03:00:00Z")
 	d.sendLesson(subs["telegram:1"], chat.Telegram, "l1", slot, slot.Add(2*time.Second), outSent)
@@ -659,9 +664,10 @@ func TestDeliveryHealth(t *testing.T) {
 	}{
 		{"OK", "2026-03-09T12:00:00Z", "2026-03-11T12:00:00Z", []DeliveryDay{
 			day("2026-03-09", DeliveryDay{}),
-			day("2026-03-10", DeliveryDay{Sent: 3, Failed: 2, Unknown: 1, UnknownMessages: 2, ChatsGone: 1,
+			// Lateness: 2, 3, 7, 40 (40-43: 42) and 100 s.
+			day("2026-03-10", DeliveryDay{Sent: 5, Failed: 2, Unknown: 1, UnknownMessages: 2, ChatsGone: 1,
 				RateLimited: 2, RetryAfter: 5500 * time.Millisecond,
-				Measured: 3, LatenessP50: 3 * time.Second, LatenessP95: 42 * time.Second}),
+				Measured: 5, LatenessP50: 7 * time.Second, LatenessP95: 100 * time.Second}),
 			day("2026-03-11", DeliveryDay{Exhausted: 1, RateLimited: 1, RetryAfter: time.Second}),
 			day("2026-03-12", DeliveryDay{}),
 		}},
@@ -1074,6 +1080,41 @@ func TestUpgradeBuildsDashboard(t *testing.T) {
 		got, err := s.ReviewItemCounts(ctx, []Word{{"l1", "rule out"}, {"l1", "harbour"}})
 		if err != nil || !reflect.DeepEqual(got, []WordItems{{2, 1}, {1, 1}}) {
 			t.Errorf("ReviewItemCounts = %v, %v", got, err)
+		}
+	})
+}
+
+func TestQueue(t *testing.T) {
+	ctx := context.Background()
+	d := openDashboard(t)
+	d.at("2026-03-01T00:00:00Z")
+	subs := map[string]int64{}
+	for _, key := range []string{"telegram:1", "telegram:2", "telegram:3", "telegram:4"} {
+		subs[key] = d.save(key, chat.Private, true)
+	}
+	t.Run("OKEmpty", func(t *testing.T) {
+		if q, err := d.Queue(ctx); err != nil || q != (Queue{}) {
+			t.Errorf("Queue = %+v, %v; want nothing", q, err)
+		}
+	})
+	slot := mustTime(t, "2026-03-10T08:00:00Z")
+	d.sendLesson(subs["telegram:1"], chat.Telegram, "l1", slot, slot, outSent)
+	d.sendLesson(subs["telegram:2"], chat.Telegram, "l1", slot.Add(time.Hour), slot, outPending)
+	d.sendLesson(subs["telegram:3"], chat.Telegram, "l1", slot.Add(2*time.Hour), slot, outPending)
+	// The oldest pending delivery is to a chat that left: nobody sends it.
+	d.sendLesson(subs["telegram:4"], chat.Telegram, "l1", slot.Add(-time.Hour), slot, outPending)
+	d.save("telegram:4", chat.Private, false)
+	d.sendLesson(subs["telegram:1"], chat.Telegram, "l2", slot.Add(3*time.Hour), slot, outPending)
+	// The first due to a subscribed chat is being sent.
+	if claims, _, err := d.ClaimDue(ctx, slot.Add(3*time.Hour), deliveryTestHolder, time.Hour, 1, false, chat.Telegram); err != nil ||
+		len(claims) != 1 || claims[0].Delivery.SubscriptionID != subs["telegram:2"] {
+		t.Fatalf("ClaimDue = %v, %v", claims, err)
+	}
+	t.Run("OK", func(t *testing.T) {
+		// Pending: to chats 3, 4 (which left) and 1.
+		want := Queue{Pending: 3, Sending: 1, OldestDue: slot.Add(2 * time.Hour)}
+		if q, err := d.Queue(ctx); err != nil || q != want {
+			t.Errorf("Queue = %+v, %v; want %+v", q, err, want)
 		}
 	})
 }

@@ -119,12 +119,22 @@ CREATE TABLE lesson_deliveries (
 ) STRICT, WITHOUT ROWID;
 
 -- Per quarter of the slot, the deliveries by bucket of the lateness of
--- their first message against the slot.
+-- their first message against the slot; and the same per hour (unix
+-- seconds / 3600), which a day reads for its whole UTC hours (a fourth of
+-- the rows), and the quarters only for the hour it starts or ends in
+-- under a 30- or 45-minute offset.
 CREATE TABLE delivery_lateness (
     quarter    INTEGER NOT NULL,
     lo         INTEGER NOT NULL,
     deliveries INTEGER NOT NULL,
     PRIMARY KEY (quarter, lo)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE delivery_lateness_hours (
+    hour       INTEGER NOT NULL,
+    lo         INTEGER NOT NULL,
+    deliveries INTEGER NOT NULL,
+    PRIMARY KEY (hour, lo)
 ) STRICT, WITHOUT ROWID;
 
 -- The platforms' "too many requests" answers (429), per quarter and
@@ -148,7 +158,10 @@ CREATE TABLE word_items (
     PRIMARY KEY (lesson_id, term)
 ) STRICT, WITHOUT ROWID;
 
--- The history already stored.
+-- The history already stored, built with a page cache of 256 MB (2 MB
+-- is the default, set back at the end): SQLite otherwise writes the
+-- pages of this one large transaction to the WAL again and again.
+PRAGMA cache_size = -262144;
 --
 -- Subscriptions: a chat active now subscribed when its row was created;
 -- one that is not was subscribed once if it has a scheduled delivery (a
@@ -182,7 +195,7 @@ INSERT INTO lesson_delays (lesson_id, lo, answers)
     SELECT lesson_id, (SELECT max(lo) FROM delay_buckets WHERE lo <= delay), count(*)
     FROM answers NOT INDEXED WHERE delay IS NOT NULL GROUP BY 1, 2;
 INSERT INTO chat_weeks (chat, week)
-    SELECT DISTINCT chat, (answered_at / 86400000 + 3) / 7 FROM answers;
+    SELECT DISTINCT chat, (answered_at / 86400000 + 3) / 7 FROM answers INDEXED BY answers_chat_time;
 INSERT INTO cohort_weeks (cohort, week, chats)
     SELECT s.cohort, w.week, count(*)
     FROM subscriptions s JOIN chat_weeks w
@@ -190,15 +203,17 @@ INSERT INTO cohort_weeks (cohort, week, chats)
         AND w.week >= s.cohort
     WHERE s.cohort IS NOT NULL GROUP BY 1, 2;
 
--- Deliveries and review items.
+-- Deliveries and review items. (A grouping of a whole table reads it in
+-- its own order, NOT INDEXED, unless an index holds every column it
+-- needs: an index that does not costs a random read per row.)
 INSERT INTO delivery_quarters (quarter, state, deliveries, unknown)
-    SELECT slot / 900, state, count(*), sum(unknown) FROM deliveries
+    SELECT slot / 900, state, count(*), sum(unknown) FROM deliveries INDEXED BY deliveries_slot
     WHERE state IN ('sent', 'failed', 'unknown', 'exhausted') GROUP BY 1, 2;
 INSERT INTO lesson_deliveries (lesson_id, state, deliveries)
-    SELECT lesson_id, state, count(*) FROM deliveries
+    SELECT lesson_id, state, count(*) FROM deliveries NOT INDEXED
     WHERE lesson_id IS NOT NULL AND state IN ('sent', 'failed', 'unknown', 'exhausted') GROUP BY 1, 2;
 INSERT INTO word_items (lesson_id, term, items, missed)
-    SELECT lesson_id, term, count(*), sum(source = 'missed') FROM review_items GROUP BY 1, 2;
+    SELECT lesson_id, term, count(*), sum(source = 'missed') FROM review_items NOT INDEXED GROUP BY 1, 2;
 
 -- What keeps them from now on.
 
@@ -278,10 +293,17 @@ WHEN OLD.first_sent_at IS NOT NEW.first_sent_at OR OLD.slot != NEW.slot BEGIN
     UPDATE delivery_lateness SET deliveries = deliveries - 1
         WHERE quarter = OLD.slot / 900 AND OLD.first_sent_at IS NOT NULL
             AND lo = (SELECT max(lo) FROM delay_buckets WHERE lo <= max(0, OLD.first_sent_at - OLD.slot));
+    UPDATE delivery_lateness_hours SET deliveries = deliveries - 1
+        WHERE hour = OLD.slot / 3600 AND OLD.first_sent_at IS NOT NULL
+            AND lo = (SELECT max(lo) FROM delay_buckets WHERE lo <= max(0, OLD.first_sent_at - OLD.slot));
     INSERT INTO delivery_lateness (quarter, lo, deliveries)
         SELECT NEW.slot / 900, (SELECT max(lo) FROM delay_buckets WHERE lo <= max(0, NEW.first_sent_at - NEW.slot)), 1
         WHERE NEW.first_sent_at IS NOT NULL
         ON CONFLICT (quarter, lo) DO UPDATE SET deliveries = deliveries + 1;
+    INSERT INTO delivery_lateness_hours (hour, lo, deliveries)
+        SELECT NEW.slot / 3600, (SELECT max(lo) FROM delay_buckets WHERE lo <= max(0, NEW.first_sent_at - NEW.slot)), 1
+        WHERE NEW.first_sent_at IS NOT NULL
+        ON CONFLICT (hour, lo) DO UPDATE SET deliveries = deliveries + 1;
 END;
 
 CREATE TRIGGER dashboard_delivery_delete AFTER DELETE ON deliveries BEGIN
@@ -291,6 +313,9 @@ CREATE TRIGGER dashboard_delivery_delete AFTER DELETE ON deliveries BEGIN
         WHERE lesson_id = OLD.lesson_id AND state = OLD.state AND OLD.state IN ('sent', 'failed', 'unknown', 'exhausted');
     UPDATE delivery_lateness SET deliveries = deliveries - 1
         WHERE quarter = OLD.slot / 900 AND OLD.first_sent_at IS NOT NULL
+            AND lo = (SELECT max(lo) FROM delay_buckets WHERE lo <= max(0, OLD.first_sent_at - OLD.slot));
+    UPDATE delivery_lateness_hours SET deliveries = deliveries - 1
+        WHERE hour = OLD.slot / 3600 AND OLD.first_sent_at IS NOT NULL
             AND lo = (SELECT max(lo) FROM delay_buckets WHERE lo <= max(0, OLD.first_sent_at - OLD.slot));
 END;
 
@@ -310,3 +335,5 @@ CREATE TRIGGER dashboard_review_item_delete AFTER DELETE ON review_items BEGIN
     UPDATE word_items SET items = items - 1, missed = missed - (OLD.source = 'missed')
         WHERE lesson_id = OLD.lesson_id AND term = OLD.term;
 END;
+
+PRAGMA cache_size = -2000;
