@@ -150,8 +150,9 @@ func (c *counts) write(ctx context.Context, tx *sql.Tx, prepare func(query strin
 
 // addAggregates adds the answers (each stored for the first time) to the
 // aggregates, inside tx: the batch's totals by key, a multi-row upsert per
-// aggregate with statements the store keeps prepared.
-func (s *Store) addAggregates(ctx context.Context, tx *sql.Tx, answers []Answer) error {
+// aggregate with statements the store keeps prepared. about is what
+// answerContext read of their chats before they were written.
+func (s *Store) addAggregates(ctx context.Context, tx *sql.Tx, answers []Answer, about answerContext) error {
 	if len(answers) == 0 {
 		return nil
 	}
@@ -159,7 +160,11 @@ func (s *Store) addAggregates(ctx context.Context, tx *sql.Tx, answers []Answer)
 	for _, a := range answers {
 		c.add(a)
 	}
-	return c.write(ctx, tx, func(query string) (*sql.Stmt, error) { return s.txStmt(ctx, tx, query) }, maxRowsPerStatement)
+	prepare := func(query string) (*sql.Stmt, error) { return s.txStmt(ctx, tx, query) }
+	if err := c.write(ctx, tx, prepare, maxRowsPerStatement); err != nil {
+		return err
+	}
+	return addDashboard(ctx, tx, prepare, answers, about)
 }
 
 // buildAggregates fills the empty aggregate tables from every answer
@@ -276,27 +281,98 @@ type weekRow struct {
 // maxReported bounds the differences CheckAggregates reports per aggregate.
 const maxReported = 5
 
+// aggregateCheck is one aggregate as CheckAggregates compares it: the
+// rows stored and the rows a recount finds, each a query of the same
+// columns. build, when set, is the INSERT that the recount's rows fill the
+// empty table with (SeedDashboard builds its aggregates that way).
+type aggregateCheck struct {
+	name, stored, recount, build string
+}
+
+// aggregateChecks are the aggregates CheckAggregates recounts.
+func aggregateChecks() []aggregateCheck {
+	// The UTC week of an answer, as utcWeekOfMs.
+	const answerWeek = `(answered_at / 86400000 + 3) / 7`
+	// The bucket of a delay, as bucketOf.
+	bucket := func(v string) string { return `(SELECT max(lo) FROM delay_buckets WHERE lo <= ` + v + `)` }
+	// The recounts that group whole tables read them in their own order
+	// (NOT INDEXED) and sort: walking an index that does not hold every
+	// column counted costs a random read of the table per row, which on
+	// millions of rows is many times slower.
+	return []aggregateCheck{
+		{"chat_scores", `SELECT chat, learner_id, answered, correct, last_at FROM chat_scores`,
+			`SELECT chat, learner_id, count(*), sum(correct), max(answered_at) FROM answers NOT INDEXED GROUP BY chat, learner_id`,
+			`INSERT INTO chat_scores (chat, learner_id, answered, correct, last_at) `},
+		{"week_scores", `SELECT chat, week, learner_id, answered, correct, last_at FROM week_scores`,
+			`SELECT chat, week, learner_id, count(*), sum(correct), max(answered_at) FROM answers NOT INDEXED GROUP BY chat, week, learner_id`,
+			`INSERT INTO week_scores (chat, week, learner_id, answered, correct, last_at) `},
+		{"question_stats", `SELECT question_key, lesson_id, answered, correct FROM question_stats`,
+			`SELECT question_key, min(lesson_id), count(*), sum(correct) FROM answers NOT INDEXED GROUP BY question_key`,
+			`INSERT INTO question_stats (question_key, lesson_id, answered, correct) `},
+		{"answer_quarters", `SELECT quarter, answered, correct FROM answer_quarters`,
+			`SELECT answered_at / 900000, count(*), sum(correct) FROM answers NOT INDEXED GROUP BY 1`,
+			`INSERT INTO answer_quarters (quarter, answered, correct) `},
+		{"chat_counts", `SELECT platform, kind, active FROM chat_counts WHERE active != 0`,
+			`SELECT platform, kind, count(*) FROM subscriptions WHERE active = 1 GROUP BY 1, 2`,
+			`INSERT INTO chat_counts (platform, kind, active) `},
+		{"question_choices", `SELECT question_key, choice, answered, correct FROM question_choices WHERE answered != 0`,
+			`SELECT question_key, choice, count(*), sum(correct) FROM answers NOT INDEXED GROUP BY 1, 2`,
+			`INSERT INTO question_choices (question_key, choice, answered, correct) `},
+		{"lesson_delays", `SELECT lesson_id, lo, answers FROM lesson_delays WHERE answers != 0`,
+			`SELECT lesson_id, ` + bucket("delay") + `, count(*) FROM answers NOT INDEXED WHERE delay IS NOT NULL GROUP BY 1, 2`,
+			`INSERT INTO lesson_delays (lesson_id, lo, answers) `},
+		// The index by chat and time holds both columns, in order.
+		{"chat_weeks", `SELECT chat, week FROM chat_weeks`,
+			`SELECT DISTINCT chat, ` + answerWeek + ` FROM answers INDEXED BY answers_chat_time`,
+			`INSERT INTO chat_weeks (chat, week) `},
+		{"cohorts", `SELECT cohort, chats FROM cohorts WHERE chats != 0`,
+			`SELECT cohort, count(*) FROM subscriptions WHERE cohort IS NOT NULL GROUP BY 1`,
+			`INSERT INTO cohorts (cohort, chats) `},
+		{"cohort_weeks", `SELECT cohort, week, chats FROM cohort_weeks WHERE chats != 0`,
+			`SELECT s.cohort, w.week, count(*) FROM subscriptions s
+				JOIN (SELECT DISTINCT chat, ` + answerWeek + ` AS week FROM answers INDEXED BY answers_chat_time) w
+					ON w.chat = ` + chatKeySQL + ` AND w.week >= s.cohort
+				WHERE s.cohort IS NOT NULL GROUP BY 1, 2`,
+			`INSERT INTO cohort_weeks (cohort, week, chats) `},
+		// No row is kept of each change, so the changes are checked
+		// against what they add up to: the chats subscribed now.
+		{"chat_changes (added up by platform)",
+			`SELECT platform, sum(CASE change WHEN 'subscribed' THEN chats ELSE -chats END) FROM chat_changes
+				GROUP BY platform HAVING sum(CASE change WHEN 'subscribed' THEN chats ELSE -chats END) != 0`,
+			`SELECT platform, count(*) FROM subscriptions WHERE active = 1 GROUP BY 1`, ""},
+		// The index by slot holds every column counted.
+		{"delivery_quarters", `SELECT quarter, state, deliveries, unknown FROM delivery_quarters WHERE deliveries != 0 OR unknown != 0`,
+			`SELECT slot / 900, state, count(*), sum(unknown) FROM deliveries INDEXED BY deliveries_slot
+				WHERE state IN ` + finalStates + ` GROUP BY 1, 2`,
+			`INSERT INTO delivery_quarters (quarter, state, deliveries, unknown) `},
+		{"lesson_deliveries", `SELECT lesson_id, state, deliveries FROM lesson_deliveries WHERE deliveries != 0`,
+			`SELECT lesson_id, state, count(*) FROM deliveries NOT INDEXED
+				WHERE lesson_id IS NOT NULL AND state IN ` + finalStates + ` GROUP BY 1, 2`,
+			`INSERT INTO lesson_deliveries (lesson_id, state, deliveries) `},
+		{"delivery_lateness", `SELECT quarter, lo, deliveries FROM delivery_lateness WHERE deliveries != 0`,
+			`SELECT slot / 900, ` + bucket("max(0, first_sent_at - slot)") + `, count(*) FROM deliveries NOT INDEXED
+				WHERE first_sent_at IS NOT NULL GROUP BY 1, 2`,
+			`INSERT INTO delivery_lateness (quarter, lo, deliveries) `},
+		{"delivery_lateness_hours", `SELECT hour, lo, deliveries FROM delivery_lateness_hours WHERE deliveries != 0`,
+			`SELECT slot / 3600, ` + bucket("max(0, first_sent_at - slot)") + `, count(*) FROM deliveries NOT INDEXED
+				WHERE first_sent_at IS NOT NULL GROUP BY 1, 2`,
+			`INSERT INTO delivery_lateness_hours (hour, lo, deliveries) `},
+		{"word_items", `SELECT lesson_id, term, items, missed FROM word_items WHERE items != 0`,
+			`SELECT lesson_id, term, count(*), sum(source = 'missed') FROM review_items NOT INDEXED GROUP BY 1, 2`,
+			`INSERT INTO word_items (lesson_id, term, items, missed) `},
+	}
+}
+
 // CheckAggregates recounts every aggregate from what it counts (the
-// answers, the subscriptions) and returns one line per difference with
-// what is stored, at most a few per aggregate and then how many more; none
-// when they all agree. It only reads: lessonbot db check runs it on a
-// database a running lessonbot serves.
+// answers, the subscriptions, the deliveries, the review items) and
+// returns one line per difference with what is stored, at most a few per
+// aggregate and then how many more; none when they all agree. It only
+// reads: lessonbot db check runs it on a database a running lessonbot
+// serves. The rate limits (RecordRateLimited) are kept nowhere else, and
+// are not checked.
 func (s *Store) CheckAggregates(ctx context.Context) ([]string, error) {
 	var problems []string
-	for _, c := range []struct {
-		name, stored, recount string
-	}{
-		{"chat_scores", `SELECT chat, learner_id, answered, correct, last_at FROM chat_scores`,
-			`SELECT chat, learner_id, count(*), sum(correct), max(answered_at) FROM answers GROUP BY chat, learner_id`},
-		{"week_scores", `SELECT chat, week, learner_id, answered, correct, last_at FROM week_scores`,
-			`SELECT chat, week, learner_id, count(*), sum(correct), max(answered_at) FROM answers GROUP BY chat, week, learner_id`},
-		{"question_stats", `SELECT question_key, lesson_id, answered, correct FROM question_stats`,
-			`SELECT question_key, min(lesson_id), count(*), sum(correct) FROM answers GROUP BY question_key`},
-		{"answer_quarters", `SELECT quarter, answered, correct FROM answer_quarters`,
-			`SELECT answered_at / 900000, count(*), sum(correct) FROM answers GROUP BY 1`},
-		{"chat_counts", `SELECT platform, kind, active FROM chat_counts WHERE active != 0`,
-			`SELECT platform, kind, count(*) FROM subscriptions WHERE active = 1 GROUP BY 1, 2`},
-	} {
+	for _, c := range aggregateChecks() {
 		for _, way := range []struct{ a, b, says string }{
 			{c.stored, c.recount, "stored row does not match a recount:"},
 			{c.recount, c.stored, "recounted row is not stored:"},

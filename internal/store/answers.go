@@ -49,8 +49,8 @@ const lingerAnswers = 200 * time.Microsecond
 // answered inserts nothing (the first answer counts), and the earlier
 // answer is read back.
 const (
-	insertAnswerSQL = `INSERT INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at, week)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	insertAnswerSQL = `INSERT INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at, week, delay)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (question_key, learner_id) DO NOTHING`
 	selectAnswerSQL = `SELECT chat, lesson_id, choice, correct, answered_at, week FROM answers
 		WHERE learner_id = ? AND question_key = ?`
@@ -314,12 +314,14 @@ const maxRowsPerStatement = 64
 type batchStmts struct {
 	insert [maxRowsPerStatement + 1]*sql.Stmt
 	find   [maxRowsPerStatement + 1]*sql.Stmt
+	// lookup reads the chats' cohorts and deliveries (see answerContext).
+	lookup [maxRowsPerStatement + 1]*sql.Stmt
 }
 
 // close closes every statement prepared so far.
 func (b *batchStmts) close() error {
 	var errs []error
-	for _, sts := range [][]*sql.Stmt{b.insert[:], b.find[:]} {
+	for _, sts := range [][]*sql.Stmt{b.insert[:], b.find[:], b.lookup[:]} {
 		for _, st := range sts {
 			if st != nil {
 				errs = append(errs, st.Close())
@@ -349,12 +351,12 @@ func (b *batchStmts) close() error {
 // and the row count and last rowid tell the same (see insertAnswers).
 func insertAnswersSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT OR IGNORE INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at, week) VALUES `)
+	b.WriteString(`INSERT OR IGNORE INTO answers (learner_id, chat, lesson_id, question_key, choice, correct, answered_at, week, delay) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	return b.String()
 }
@@ -432,7 +434,19 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 		leaders = append(leaders, i)
 	}
 
-	args := make([]any, 0, 8*min(len(leaders), maxRowsPerStatement))
+	// What the dashboard's aggregates need to know of the chats and their
+	// deliveries, read before the answers are written: their delays are
+	// stored with them.
+	leading := make([]Answer, len(leaders))
+	for k, i := range leaders {
+		leading[k] = batch[i].answer
+	}
+	about, err := s.answerContext(ctx, tx, leading)
+	if err != nil {
+		return nil, err
+	}
+
+	args := make([]any, 0, 9*min(len(leaders), maxRowsPerStatement))
 	for chunk := range slices.Chunk(leaders, maxRowsPerStatement) {
 		st, err := s.batchStmt(ctx, s.batch.insert[:], len(chunk), insertAnswersSQL)
 		if err != nil {
@@ -441,7 +455,8 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 		args = args[:0]
 		for _, i := range chunk {
 			a := &batch[i].answer
-			args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli(), a.week())
+			args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli(), a.week(),
+				about.delay(*a))
 		}
 		res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 		if err != nil {
@@ -478,7 +493,7 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 			fresh = append(fresh, results[i].stored)
 		}
 	}
-	if err := s.addAggregates(ctx, tx, fresh); err != nil {
+	if err := s.addAggregates(ctx, tx, fresh, about); err != nil {
 		return nil, err
 	}
 	for i, j := range leaderOf {
@@ -555,12 +570,16 @@ func (s *Store) recordAnswerTx(ctx context.Context, on txBeginner, a Answer) (An
 		return Answer{}, false, err
 	}
 	defer tx.Rollback()
-	stored, first, err := recordAnswerIn(ctx, tx.StmtContext(ctx, s.insertAnswer), tx.StmtContext(ctx, s.selectAnswer), a)
+	about, err := s.answerContext(ctx, tx, []Answer{a})
+	if err != nil {
+		return Answer{}, false, err
+	}
+	stored, first, err := recordAnswerIn(ctx, tx.StmtContext(ctx, s.insertAnswer), tx.StmtContext(ctx, s.selectAnswer), a, about.delay(a))
 	if err != nil {
 		return Answer{}, false, err
 	}
 	if first {
-		if err := s.addAggregates(ctx, tx, []Answer{stored}); err != nil {
+		if err := s.addAggregates(ctx, tx, []Answer{stored}, about); err != nil {
 			return Answer{}, false, err
 		}
 	}
@@ -571,10 +590,11 @@ func (s *Store) recordAnswerTx(ctx context.Context, on txBeginner, a Answer) (An
 }
 
 // recordAnswerIn runs the insert, and the read-back of the earlier answer
-// when there is one, inside the caller's transaction.
-func recordAnswerIn(ctx context.Context, ins, sel *sql.Stmt, a Answer) (Answer, bool, error) {
+// when there is one, inside the caller's transaction. delay is the
+// answer's delay column (see answerContext).
+func recordAnswerIn(ctx context.Context, ins, sel *sql.Stmt, a Answer, delay any) (Answer, bool, error) {
 	ms := a.At.UnixMilli()
-	res, err := ins.ExecContext(ctx, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), ms, a.week())
+	res, err := ins.ExecContext(ctx, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), ms, a.week(), delay)
 	if err != nil {
 		return Answer{}, false, err
 	}

@@ -12,6 +12,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/lessonbot/lessonbot/internal/chat"
 )
 
 // enqueueChunk is how many rows one INSERT of EnqueueSlot writes.
@@ -512,10 +514,21 @@ func (s *Store) MessageSent(ctx context.Context, id int64, index int, messageID 
 	if err != nil {
 		return fmt.Errorf("store: message %d of delivery %d sent: %w", index, id, err)
 	}
-	_, err = s.exec(ctx, fmt.Sprintf("message %d of delivery %d sent", index, id),
-		`UPDATE deliveries SET message_ids = json_insert(message_ids, '$[#]', json(?)), inflight = NULL, updated_at = ?
-		WHERE id = ? AND json_array_length(message_ids) = ?`,
-		string(idJSON), s.now().Unix(), id, index)
+	query := `UPDATE deliveries SET message_ids = json_insert(message_ids, '$[#]', json(?)), inflight = NULL, updated_at = ?
+		WHERE id = ? AND json_array_length(message_ids) = ?`
+	if index == 0 {
+		// The first message's time is the delivery's lateness against its
+		// slot, and where the delays of its answers start.
+		query = `UPDATE deliveries SET message_ids = json_insert(message_ids, '$[#]', json(?)), inflight = NULL, updated_at = ?,
+			first_sent_at = coalesce(first_sent_at, ?)
+		WHERE id = ? AND json_array_length(message_ids) = ?`
+	}
+	now := s.now().Unix()
+	args := []any{string(idJSON), now, id, index}
+	if index == 0 {
+		args = []any{string(idJSON), now, now, id, index}
+	}
+	_, err = s.exec(ctx, fmt.Sprintf("message %d of delivery %d sent", index, id), query, args...)
 	return err
 }
 
@@ -587,7 +600,8 @@ func (s *Store) ChatGone(ctx context.Context, deliveryID, subID int64, lastError
 	}
 	defer tx.Rollback()
 	now := s.now().Unix()
-	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET active = 0 WHERE id = ?`, subID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET active = 0, gone = 1, updated_at = ? WHERE id = ? AND active = 1`,
+		now, subID); err != nil {
 		return fmt.Errorf("store: chat of delivery %d gone: %w", deliveryID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', last_error = ?, claimed_by = NULL,
@@ -627,9 +641,20 @@ func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) (me
 	if err != nil {
 		return false, fmt.Errorf("store: move subscription %d: %w", subID, err)
 	}
+	moved := sub.Address
+	moved.ChatID = newChatID
+	from, to := sub.Address.Key(), moved.Key()
+	// The weeks the two chats answered in leave their cohorts' counts
+	// until the answers have moved.
+	for _, addr := range []chat.Address{sub.Address, moved} {
+		if err := countChatWeeks(ctx, tx, addr, -1); err != nil {
+			return false, fmt.Errorf("store: move subscription %d: %w", subID, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET chat_id = ? WHERE id = ?`, newChatID, subID); isUnique(err) {
 		merged = true
-		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET active = 0 WHERE id = ?`, subID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET active = 0, gone = 0, updated_at = ? WHERE id = ?`,
+			s.now().Unix(), subID); err != nil {
 			return false, fmt.Errorf("store: turn off subscription %d, moved to %s: %w", subID, newChatID, err)
 		}
 	} else if err != nil {
@@ -637,9 +662,6 @@ func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) (me
 	}
 	// The chat's answers move too, so its leaderboard keeps its history,
 	// and with them its aggregates, added to any the new id has already.
-	moved := sub.Address
-	moved.ChatID = newChatID
-	from, to := sub.Address.Key(), moved.Key()
 	for _, q := range []string{
 		`UPDATE answers SET chat = ? WHERE chat = ?`,
 		`INSERT INTO chat_scores (chat, learner_id, answered, correct, last_at)
@@ -663,6 +685,14 @@ func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) (me
 		`DELETE FROM chat_words WHERE chat = ?`} {
 		if _, err := tx.ExecContext(ctx, q, from); err != nil {
 			return false, fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
+		}
+	}
+	if err := moveChatWeeks(ctx, tx, from, to); err != nil {
+		return false, fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)
+	}
+	for _, addr := range []chat.Address{sub.Address, moved} {
+		if err := countChatWeeks(ctx, tx, addr, 1); err != nil {
+			return false, fmt.Errorf("store: move subscription %d: %w", subID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

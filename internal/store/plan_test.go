@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -166,6 +167,63 @@ var mayScan = map[string]string{
 	"chat_counts": "one row per platform and kind of chat",
 	"question_stats": "one row per quiz question of the lessons: it grows with the lessons written, " +
 		"not with learners or answers (/stats reads it whole for the accuracy of each lesson)",
+	"lesson_deliveries": "a row per lesson and final state of a delivery: the dashboard's lessons page reads it whole",
+	"lesson_delays": "a row per lesson and bucket of the delay of its answers (at most 161 buckets, a few dozen used): " +
+		"the dashboard's lessons page reads it whole for the median of each lesson",
+}
+
+// maySort are top lists (LIMIT) that sort their rows, each for a reason.
+var maySort = map[string]string{
+	"FROM question_stats WHERE answered >= max(?, 1) ORDER BY correct * 1.0 / answered": "the hardest questions " +
+		"sort question_stats, which mayScan reads whole: an index on the accuracy would cost every batch of answers one " +
+		"more write, for a page an admin opens now and then",
+}
+
+// readDashboard reads every page of the admin dashboard, and takes its
+// one action, on the store of the scenario.
+func readDashboard(t *testing.T, st *store.Store, lessonID string) {
+	ctx := context.Background()
+	now := time.Now()
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Growth(ctx, now.AddDate(0, 0, -30), now, kolkata); err != nil {
+		t.Error(err)
+	}
+	if _, err := st.Retention(ctx, now, 12); err != nil {
+		t.Error(err)
+	}
+	if _, err := st.Activity(ctx, now.AddDate(0, 0, -90), now, kolkata); err != nil {
+		t.Error(err)
+	}
+	if _, err := st.LessonStats(ctx); err != nil {
+		t.Error(err)
+	}
+	if _, err := st.LessonReport(ctx, lessonID); err != nil {
+		t.Error(err)
+	}
+	if _, err := st.HardestQuestions(ctx, 1, 20); err != nil {
+		t.Error(err)
+	}
+	if _, err := st.ReviewItemCounts(ctx, []store.Word{{LessonID: lessonID, Term: "a"}, {LessonID: lessonID, Term: "b"}}); err != nil {
+		t.Error(err)
+	}
+	if _, err := st.DeliveryHealth(ctx, now.AddDate(0, 0, -30), now, kolkata); err != nil {
+		t.Error(err)
+	}
+	if _, err := st.ActiveLearners(ctx, now.Add(-24*time.Hour)); err != nil {
+		t.Error(err)
+	}
+	if _, err := st.Queue(ctx); err != nil {
+		t.Error(err)
+	}
+	if err := st.RecordRateLimited(ctx, chat.Telegram, now, 3*time.Second); err != nil {
+		t.Error(err)
+	}
+	if _, err := st.ResendUnknown(ctx, now.Add(-48*time.Hour).Truncate(time.Hour)); err != nil {
+		t.Error(err)
+	}
 }
 
 // startOnly are statements that read every active subscription, once,
@@ -196,8 +254,52 @@ func TestQueryPlans(t *testing.T) {
 	if len(seen) < 50 {
 		t.Fatalf("the scenario ran only %d distinct statements: is the tracer in place?", len(seen))
 	}
-	checkPlans(t, path, seen)
+	checkPlans(t, path, append(seen, triggerStatements(t, path)...))
 }
+
+// triggerStatements returns the statements of every trigger of the
+// database at path, each column of the row that fired it (NEW.x, OLD.x)
+// made a parameter: the tracer never sees them, and they run on every
+// write of their table.
+func triggerStatements(t *testing.T, path string) []string {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name, text string
+		if err := rows.Scan(&name, &text); err != nil {
+			t.Fatal(err)
+		}
+		_, body, ok := strings.Cut(text, " BEGIN")
+		end := strings.LastIndex(body, "END")
+		if !ok || end < 0 {
+			t.Fatalf("trigger %s: no BEGIN ... END in %q", name, text)
+		}
+		for _, st := range strings.Split(body[:end], ";") {
+			if st = strings.TrimSpace(st); st != "" {
+				out = append(out, rowColumn.ReplaceAllString(st, "?"))
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) < 10 {
+		t.Fatalf("found %d statements in the triggers", len(out))
+	}
+	return out
+}
+
+// rowColumn matches a column of the row a trigger fires for.
+var rowColumn = regexp.MustCompile(`\b(NEW|OLD)\.[a-z_]+`)
 
 // runEverything is the scenario of TestQueryPlans: a tutor, a scheduler
 // and a delivery pool on a store opened with the traced driver.
@@ -279,6 +381,7 @@ func runEverything(t *testing.T, path string) {
 	time.Sleep(time.Hour)
 	stop()
 	wg.Wait()
+	readDashboard(t, st, lessons.Library().Lessons()[0].ID)
 
 	if sender.calls() == 0 {
 		t.Error("no lesson was delivered in a week")
@@ -392,7 +495,8 @@ func checkPlans(t *testing.T, path string, seen []string) {
 		}
 		names := aliases(q)
 		for _, step := range plan {
-			if strings.HasPrefix(step, "USE TEMP B-TREE FOR ORDER BY") && limited.MatchString(q) {
+			if strings.HasPrefix(step, "USE TEMP B-TREE FOR ORDER BY") && limited.MatchString(q) &&
+				!slices.ContainsFunc(slices.Collect(maps.Keys(maySort)), func(s string) bool { return strings.Contains(oneLine(q), s) }) {
 				t.Errorf("%s\n\tsorts its rows to keep the first few (%q): a top list must read an index in its order", oneLine(q), step)
 			}
 			name, ok := strings.CutPrefix(step, "SCAN ")
@@ -400,10 +504,14 @@ func checkPlans(t *testing.T, path string, seen []string) {
 				continue
 			}
 			name, _, _ = strings.Cut(name, " ")
-			if strings.HasPrefix(name, "(") || name == "CONSTANT" || strings.HasSuffix(step, "-ROW VALUES CLAUSE") {
+			if strings.HasPrefix(name, "(") || name == "CONSTANT" || strings.HasSuffix(step, "-ROW VALUES CLAUSE") ||
+				strings.HasSuffix(step, " CONSTANT ROWS") {
 				continue // a subquery's result or a VALUES list
 			}
 			table, alias := names[name]
+			if cte, ok := names[table]; ok && cte == "" {
+				continue // an alias of a common table expression
+			}
 			switch {
 			case tables[name]:
 				table = name

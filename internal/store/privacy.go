@@ -88,8 +88,14 @@ func (s *Store) DeleteLearner(ctx context.Context, u chat.User) (Deleted, error)
 		}
 	}
 	// Their private chat: on Telegram its id is theirs; elsewhere, the
-	// private chat they opened.
+	// private chat they opened. One still subscribed is turned off first,
+	// now, so that the dashboard counts it as gone today.
 	private := `platform = ? AND kind = 'private' AND (chat_id = ? OR created_by = ?)`
+	var ignored int
+	if err := exec(&ignored, `UPDATE subscriptions SET active = 0, gone = 0, updated_at = ? WHERE active = 1 AND `+private,
+		s.now().Unix(), u.Platform, u.ID, u.ID); err != nil {
+		return del, fmt.Errorf("store: %s: %w", what, err)
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM subscriptions WHERE `+private, u.Platform, u.ID, u.ID)
 	if err != nil {
 		return del, fmt.Errorf("store: %s: %w", what, err)
@@ -127,33 +133,35 @@ func (s *Store) DeleteLearner(ctx context.Context, u chat.User) (Deleted, error)
 }
 
 // deleteAnswersOf deletes the answers of a learner and takes them out of
-// the counts that name nobody (question_stats, answer_quarters), so that
-// these still equal a recount of the answers kept. The answers have no
-// index by learner (see migration 0005): they are found through their
-// questions, every one of which has a row in question_stats.
+// the counts that name nobody (question_stats, answer_quarters and the
+// dashboard's), so that these still equal a recount of the answers kept.
+// The answers have no index by learner (see migration 0005): they are
+// found through their questions, every one of which has a row in
+// question_stats.
 func deleteAnswersOf(ctx context.Context, tx *sql.Tx, learner int64) (int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT a.id, a.question_key, a.correct, a.answered_at
+	rows, err := tx.QueryContext(ctx, `SELECT a.id, a.question_key, a.correct, a.answered_at, a.chat, a.lesson_id, a.choice, a.delay
 		FROM question_stats q CROSS JOIN answers a ON a.question_key = q.question_key AND a.learner_id = ?`, learner)
 	if err != nil {
 		return 0, err
 	}
 	var ids []int64
+	var gone []deletedAnswer
 	questions := map[string]*tally{}
 	quarters := map[int64]*tally{}
 	for rows.Next() {
 		var (
-			id, at  int64
-			key     string
-			correct bool
+			id int64
+			d  deletedAnswer
 		)
-		if err := rows.Scan(&id, &key, &correct, &at); err != nil {
+		if err := rows.Scan(&id, &d.question, &d.correct, &d.at, &d.chat, &d.lesson, &d.choice, &d.delay); err != nil {
 			rows.Close()
 			return 0, err
 		}
 		ids = append(ids, id)
-		a := Answer{Correct: correct, At: time.UnixMilli(at)}
-		tallyOf(questions, key).add(a)
-		tallyOf(quarters, quarterOf(at)).add(a)
+		gone = append(gone, d)
+		a := Answer{Correct: d.correct, At: time.UnixMilli(d.at)}
+		tallyOf(questions, d.question).add(a)
+		tallyOf(quarters, quarterOf(d.at)).add(a)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -177,6 +185,9 @@ func deleteAnswersOf(ctx context.Context, tx *sql.Tx, learner int64) (int, error
 		if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...); err != nil {
 			return 0, err
 		}
+	}
+	if err := removeDashboard(ctx, tx, gone); err != nil {
+		return 0, err
 	}
 	return len(ids), nil
 }

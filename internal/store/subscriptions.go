@@ -179,12 +179,12 @@ func (s *Store) EnsureChat(ctx context.Context, sub Subscription) (Subscription,
 	}
 	defer tx.Rollback()
 	_, err = tx.ExecContext(ctx, `INSERT INTO subscriptions (platform, chat_id, thread_id, kind, hour, minute,
-			zone, weekdays, level, language, paused_until, active, created_by, created_at, summary)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			zone, weekdays, level, language, paused_until, active, created_by, created_at, summary, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (platform, chat_id, thread_id) DO NOTHING`,
 		sub.Address.Platform, sub.Address.ChatID, sub.Address.ThreadID, string(sub.Kind), sub.Hour, sub.Minute,
 		sub.Zone, int64(sub.Weekdays), sub.Level, sub.Language, unixOrNull(sub.PausedUntil), boolInt(sub.Active),
-		sub.CreatedBy, sub.CreatedAt.Unix(), nullBool(sub.Summary))
+		sub.CreatedBy, sub.CreatedAt.Unix(), nullBool(sub.Summary), s.now().Unix())
 	if err != nil {
 		return Subscription{}, fmt.Errorf("store: ensure chat %s: %w", sub.Address.Key(), err)
 	}
@@ -202,7 +202,8 @@ func (s *Store) EnsureChat(ctx context.Context, sub Subscription) (Subscription,
 
 // SaveSubscription writes every setting of the row sub.ID: kind, time, zone,
 // days, level, language, pause and active. The address and created_* stay
-// as they are. It returns ErrNotFound when there is no such row.
+// as they are. It returns ErrNotFound when there is no such row. A chat it
+// turns off unsubscribed (see Growth).
 func (s *Store) SaveSubscription(ctx context.Context, sub Subscription) error {
 	if err := s.lockWrite(ctx); err != nil {
 		return fmt.Errorf("store: save subscription %d: %w", sub.ID, err)
@@ -210,10 +211,10 @@ func (s *Store) SaveSubscription(ctx context.Context, sub Subscription) error {
 	defer s.unlockWrite()
 	res, err := s.db.ExecContext(ctx, `UPDATE subscriptions
 		SET kind = ?, hour = ?, minute = ?, zone = ?, weekdays = ?, level = ?, language = ?,
-			paused_until = ?, active = ?, summary = ?
+			paused_until = ?, active = ?, summary = ?, gone = 0, updated_at = ?
 		WHERE id = ?`,
 		string(sub.Kind), sub.Hour, sub.Minute, sub.Zone, int64(sub.Weekdays), sub.Level, sub.Language,
-		unixOrNull(sub.PausedUntil), boolInt(sub.Active), nullBool(sub.Summary), sub.ID)
+		unixOrNull(sub.PausedUntil), boolInt(sub.Active), nullBool(sub.Summary), s.now().Unix(), sub.ID)
 	if err != nil {
 		return fmt.Errorf("store: save subscription %d: %w", sub.ID, err)
 	}
@@ -232,23 +233,25 @@ func (s *Store) SaveSubscription(ctx context.Context, sub Subscription) error {
 // it has none, with sub's CreatedBy and CreatedAt (now when zero), and
 // returns the row's id. It is one statement, committed together with the
 // writes of others under way (group commit): a wave of new subscribers
-// costs a few fsyncs, not two each.
+// costs a few fsyncs, not two each. A chat it turns off unsubscribed (see
+// Growth).
 func (s *Store) SaveChat(ctx context.Context, sub Subscription) (int64, error) {
 	if sub.CreatedAt.IsZero() {
 		sub.CreatedAt = s.now()
 	}
 	var id int64
 	err := s.queryRow(ctx, "save chat "+sub.Address.Key(), []any{&id}, `INSERT INTO subscriptions (platform, chat_id,
-			thread_id, kind, hour, minute, zone, weekdays, level, language, paused_until, active, created_by, created_at, summary)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			thread_id, kind, hour, minute, zone, weekdays, level, language, paused_until, active, created_by, created_at, summary,
+			updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (platform, chat_id, thread_id) DO UPDATE SET kind = excluded.kind, hour = excluded.hour,
 			minute = excluded.minute, zone = excluded.zone, weekdays = excluded.weekdays, level = excluded.level,
 			language = excluded.language, paused_until = excluded.paused_until, active = excluded.active,
-			summary = excluded.summary
+			summary = excluded.summary, gone = 0, updated_at = excluded.updated_at
 		RETURNING id`,
 		sub.Address.Platform, sub.Address.ChatID, sub.Address.ThreadID, string(sub.Kind), sub.Hour, sub.Minute,
 		sub.Zone, int64(sub.Weekdays), sub.Level, sub.Language, unixOrNull(sub.PausedUntil), boolInt(sub.Active),
-		sub.CreatedBy, sub.CreatedAt.Unix(), nullBool(sub.Summary))
+		sub.CreatedBy, sub.CreatedAt.Unix(), nullBool(sub.Summary), s.now().Unix())
 	return id, err
 }
 
@@ -256,17 +259,18 @@ func (s *Store) SaveChat(ctx context.Context, sub Subscription) (int64, error) {
 // it turned off. An address with no thread stands for the whole chat: the
 // subscriptions of its threads (a Telegram forum's topics) are turned off
 // too. Settings and history stay, so /subscribe later picks up where the
-// chat left off.
+// chat left off. The dashboard counts the chats it turns off as gone: the
+// bot lost them (see Growth).
 func (s *Store) TurnOff(ctx context.Context, addr chat.Address) ([]int64, error) {
 	what := "turn off " + addr.Key()
 	if err := s.lockWrite(ctx); err != nil {
 		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer s.unlockWrite()
-	rows, err := s.db.QueryContext(ctx, `UPDATE subscriptions SET active = 0
+	rows, err := s.db.QueryContext(ctx, `UPDATE subscriptions SET active = 0, gone = 1, updated_at = ?
 		WHERE platform = ? AND chat_id = ? AND (thread_id = ? OR ? = '') AND active = 1
 		RETURNING id`,
-		addr.Platform, addr.ChatID, addr.ThreadID, addr.ThreadID)
+		s.now().Unix(), addr.Platform, addr.ChatID, addr.ThreadID, addr.ThreadID)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
