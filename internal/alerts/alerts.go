@@ -15,8 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +56,7 @@ const (
 // Source is what the watcher reads from the store.
 type Source interface {
 	SlotOutcomes(ctx context.Context, since time.Time) ([]store.SlotOutcome, error)
-	Outbox(ctx context.Context, now, since time.Time) (store.OutboxStats, error)
+	Outbox(ctx context.Context, now time.Time) (store.OutboxStats, error)
 }
 
 // Options configure a Watcher.
@@ -229,30 +227,19 @@ func (w *Watcher) checkLessons(ctx context.Context, now time.Time) {
 
 // checkBacklog looks at the oldest delivery due.
 func (w *Watcher) checkBacklog(ctx context.Context, now time.Time) {
-	st, err := w.opts.Store.Outbox(ctx, now, now)
+	st, err := w.opts.Store.Outbox(ctx, now)
 	if err != nil {
 		w.opts.Log.Error("alerts: reading the outbox failed", "err", err)
 		return
 	}
-	var platforms []string
-	var oldest time.Time
-	for p, due := range st.OldestDue {
-		if now.Sub(due) > BacklogAge {
-			platforms = append(platforms, p)
-		}
-		if oldest.IsZero() || due.Before(oldest) {
-			oldest = due
-		}
-	}
-	if len(platforms) == 0 {
+	if st.OldestDue.IsZero() || now.Sub(st.OldestDue) <= BacklogAge {
 		w.set(ctx, now, Backlog, false, "", fmt.Sprintf(
 			"lessonbot recovered: no delivery has waited more than %s.", BacklogAge))
 		return
 	}
-	sort.Strings(platforms)
 	w.set(ctx, now, Backlog, true, fmt.Sprintf(
 		"lessonbot alert: a delivery has waited %s since it fell due (%s); lessons are late. Look for 429s, a platform outage, or more chats than the rate allows.",
-		now.Sub(oldest).Round(time.Minute), strings.Join(platforms, ", ")), "")
+		now.Sub(st.OldestDue).Round(time.Minute), st.OldestPlatform), "")
 }
 
 // set moves kind to firing or not, posting the alert or the recovery.

@@ -15,15 +15,18 @@ import (
 // fakeStore is the store as the watcher reads it.
 type fakeStore struct {
 	slots  []store.SlotOutcome
-	oldest map[string]time.Time
+	oldest time.Time // of a telegram delivery
 }
 
 func (f *fakeStore) SlotOutcomes(ctx context.Context, since time.Time) ([]store.SlotOutcome, error) {
 	return f.slots, nil
 }
 
-func (f *fakeStore) Outbox(ctx context.Context, now, since time.Time) (store.OutboxStats, error) {
-	return store.OutboxStats{OldestDue: f.oldest}, nil
+func (f *fakeStore) Outbox(ctx context.Context, now time.Time) (store.OutboxStats, error) {
+	if f.oldest.IsZero() {
+		return store.OutboxStats{}, nil
+	}
+	return store.OutboxStats{OldestDue: f.oldest, OldestPlatform: chat.Telegram}, nil
 }
 
 // bench is a watcher on a fake store and clock that records its posts.
@@ -171,7 +174,7 @@ func TestLessonErrors(t *testing.T) {
 
 func TestBacklog(t *testing.T) {
 	b := newBench()
-	b.store.oldest = map[string]time.Time{chat.Telegram: b.now.Add(-5 * time.Minute)}
+	b.store.oldest = b.now.Add(-5 * time.Minute)
 	b.minute()
 	expect(t, b.take())
 	b.now = b.now.Add(5 * time.Minute)
@@ -179,7 +182,7 @@ func TestBacklog(t *testing.T) {
 	expect(t, b.take(), "lessonbot alert: a delivery has waited 12m0s since it fell due (telegram); lessons are late.")
 	b.minute()
 	expect(t, b.take())
-	b.store.oldest = map[string]time.Time{chat.Telegram: b.now.Add(-time.Minute)}
+	b.store.oldest = b.now.Add(-time.Minute)
 	b.minute()
 	expect(t, b.take(), "lessonbot recovered: no delivery has waited more than 10m0s.")
 }

@@ -155,19 +155,13 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, admin chat.Use
 		s.trouble(w, r, "count today's answers", err)
 		return
 	}
-	outbox, err := s.opts.Store.Outbox(ctx, now, midnight)
+	outbox, err := s.opts.Store.Outbox(ctx, now)
 	if err != nil {
 		s.trouble(w, r, "read the outbox", err)
 		return
 	}
-	var oldest time.Time
-	for p, due := range outbox.OldestDue {
-		if oldest.IsZero() || due.Before(oldest) || due.Equal(oldest) && p < d.WaitingPlatform {
-			oldest, d.WaitingPlatform = due, p
-		}
-	}
-	if !oldest.IsZero() {
-		d.Waiting = age(now.Sub(oldest))
+	if !outbox.OldestDue.IsZero() {
+		d.Waiting, d.WaitingPlatform = age(now.Sub(outbox.OldestDue)), outbox.OldestPlatform
 	}
 	s.render(w, http.StatusOK, "overview", page{Title: "Overview", Admin: &admin, Content: d})
 }

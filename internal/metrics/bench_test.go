@@ -52,7 +52,7 @@ func BenchmarkScrape(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		stats, err := st.Outbox(ctx, now, now.Add(-24*time.Hour))
+		stats, err := st.Outbox(ctx, now)
 		if err != nil {
 			b.Fatal(err)
 		}

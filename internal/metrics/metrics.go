@@ -246,7 +246,7 @@ func (m *Metrics) PlatformUp(platform string, up bool) {
 
 // Source is what the scrape-time metrics read from the store.
 type Source interface {
-	Outbox(ctx context.Context, now, since time.Time) (store.OutboxStats, error)
+	Outbox(ctx context.Context, now time.Time) (store.OutboxStats, error)
 	ChatCounts(ctx context.Context) (map[store.ChatKind]int, error)
 }
 
@@ -257,10 +257,10 @@ type Source interface {
 func (m *Metrics) WatchStore(src Source, now func() time.Time, minInterval time.Duration) {
 	m.registry.MustRegister(&storeCollector{src: src, now: now, every: minInterval,
 		rows: prometheus.NewDesc("lessonbot_outbox_rows",
-			"Deliveries by state: every pending and sending one, and the others of the last 24 hours' slots.",
-			[]string{"platform", "state"}, nil),
+			"Deliveries waiting (pending, due or not yet) and under way (sending).",
+			[]string{"state"}, nil),
 		oldest: prometheus.NewDesc("lessonbot_outbox_oldest_pending_age_seconds",
-			"Age of the pending delivery that fell due first, 0 when none is due.", []string{"platform"}, nil),
+			"How long the pending delivery that fell due first has waited, 0 when none is due.", nil, nil),
 		chats: prometheus.NewDesc("lessonbot_subscribed_chats",
 			"Subscribed chats by type (private, group, channel).", []string{"platform", "chat_type"}, nil),
 		failed: prometheus.NewDesc("lessonbot_store_scrape_errors_total",
@@ -300,7 +300,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	now := c.now()
 	if !c.haveAny || now.Sub(c.read) >= c.every {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		outbox, err := c.src.Outbox(ctx, now, now.Add(-24*time.Hour))
+		outbox, err := c.src.Outbox(ctx, now)
 		var counts map[store.ChatKind]int
 		if err == nil {
 			counts, err = c.src.ChatCounts(ctx)
@@ -316,23 +316,14 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if !c.haveAny {
 		return
 	}
-	for r, n := range c.outbox.Rows {
-		ch <- prometheus.MustNewConstMetric(c.rows, prometheus.GaugeValue, float64(n), r.Platform, string(r.State))
+	for state, n := range c.outbox.Rows {
+		ch <- prometheus.MustNewConstMetric(c.rows, prometheus.GaugeValue, float64(n), string(state))
 	}
-	platforms := map[string]bool{}
-	for k := range c.counts {
-		platforms[k.Platform] = true
+	age := 0.0
+	if !c.outbox.OldestDue.IsZero() {
+		age = max(c.at.Sub(c.outbox.OldestDue), 0).Seconds()
 	}
-	for r := range c.outbox.Rows {
-		platforms[r.Platform] = true
-	}
-	for p := range platforms {
-		age := 0.0
-		if due, ok := c.outbox.OldestDue[p]; ok {
-			age = max(c.at.Sub(due), 0).Seconds()
-		}
-		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age, p)
-	}
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
 	for k, n := range c.counts {
 		ch <- prometheus.MustNewConstMetric(c.chats, prometheus.GaugeValue, float64(n), k.Platform, string(k.Kind))
 	}

@@ -186,12 +186,12 @@ func TestStoreFigures(t *testing.T) {
 	m := metrics.New(metrics.Build{})
 	m.WatchStore(st, func() time.Time { return now }, time.Second)
 	want := `
-# HELP lessonbot_outbox_oldest_pending_age_seconds Age of the pending delivery that fell due first, 0 when none is due.
+# HELP lessonbot_outbox_oldest_pending_age_seconds How long the pending delivery that fell due first has waited, 0 when none is due.
 # TYPE lessonbot_outbox_oldest_pending_age_seconds gauge
-lessonbot_outbox_oldest_pending_age_seconds{platform="telegram"} 90
-# HELP lessonbot_outbox_rows Deliveries by state: every pending and sending one, and the others of the last 24 hours' slots.
+lessonbot_outbox_oldest_pending_age_seconds 90
+# HELP lessonbot_outbox_rows Deliveries waiting (pending, due or not yet) and under way (sending).
 # TYPE lessonbot_outbox_rows gauge
-lessonbot_outbox_rows{platform="telegram",state="pending"} 4
+lessonbot_outbox_rows{state="pending"} 4
 # HELP lessonbot_subscribed_chats Subscribed chats by type (private, group, channel).
 # TYPE lessonbot_subscribed_chats gauge
 lessonbot_subscribed_chats{chat_type="channel",platform="telegram"} 1

@@ -88,7 +88,7 @@ func BenchmarkDashboardReads(b *testing.B) {
 			must(b, err)
 			_, err = s.UnknownMessages(ctx, today)
 			must(b, err)
-			_, err = s.Outbox(ctx, now, today)
+			_, err = s.Outbox(ctx, now)
 			must(b, err)
 		}},
 		{"Growth90Days", func(b *testing.B, i int) {

@@ -45,72 +45,56 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// OutboxRow is one group of the outbox's rows: a platform and a state.
-type OutboxRow struct {
-	Platform string
-	State    DeliveryState
-}
-
 // OutboxStats tells the operator how the outbox stands.
 type OutboxStats struct {
-	// Rows counts the deliveries by platform and state: every pending and
-	// sending one, and the others of the slots since the time asked for.
-	Rows map[OutboxRow]int
-	// OldestDue is, by platform, when the pending delivery of an active
-	// subscription that fell due first did so; a platform with no pending
-	// delivery due is absent.
-	OldestDue map[string]time.Time
+	// Rows counts the deliveries waiting (pending, due or not yet) and
+	// under way (sending), by state.
+	Rows map[DeliveryState]int
+	// OldestDue is when the pending delivery of an active subscription
+	// that fell due first did so, and OldestPlatform its platform; the
+	// zero time when none is due.
+	OldestDue      time.Time
+	OldestPlatform string
 }
 
-// Outbox returns the outbox's figures at now: the deliveries waiting or
-// under way, those of the slots from since on by state, and the oldest
-// pending delivery due by platform. The pending rows are read through
-// the (state, due_at) index and the recent ones through the slot index,
-// so the cost follows the rows counted, not the outbox's whole history.
-func (s *Store) Outbox(ctx context.Context, now, since time.Time) (OutboxStats, error) {
-	st := OutboxStats{Rows: map[OutboxRow]int{}, OldestDue: map[string]time.Time{}}
-	count := func(query string, args ...any) error {
-		rows, err := s.db.QueryContext(ctx, query, args...)
-		if err != nil {
-			return fmt.Errorf("store: outbox: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r OutboxRow
-			var n int
-			if err := rows.Scan(&r.Platform, &r.State, &n); err != nil {
-				return fmt.Errorf("store: outbox: %w", err)
-			}
-			st.Rows[r] += n
-		}
-		return rows.Err()
-	}
-	if err := count(`
-		SELECT s.platform, d.state, count(*) FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-		WHERE d.state IN ('pending', 'sending') GROUP BY 1, 2`); err != nil {
-		return st, err
-	}
-	if err := count(`
-		SELECT s.platform, d.state, count(*) FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-		WHERE d.slot >= ? AND d.state NOT IN ('pending', 'sending') GROUP BY 1, 2`, since.Unix()); err != nil {
-		return st, err
-	}
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT s.platform, min(d.due_at) FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-		WHERE d.state = 'pending' AND d.due_at <= ? AND s.active = 1 GROUP BY 1`, now.Unix())
+// Outbox returns the deliveries waiting and under way, and the oldest
+// pending delivery due at now. Both read the (state, due_at) index: the
+// counts from the index alone (a join to the chats, for their platform,
+// would read a row per delivery waiting: 80 times slower at 40,000), the
+// oldest as the first entry whose chat is subscribed.
+func (s *Store) Outbox(ctx context.Context, now time.Time) (OutboxStats, error) {
+	st := OutboxStats{Rows: map[DeliveryState]int{}}
+	rows, err := s.db.QueryContext(ctx, `SELECT state, count(*) FROM deliveries INDEXED BY deliveries_state_due
+		WHERE state IN ('pending', 'sending') GROUP BY state`)
 	if err != nil {
 		return st, fmt.Errorf("store: outbox: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var platform string
-		var due int64
-		if err := rows.Scan(&platform, &due); err != nil {
+		var state DeliveryState
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
 			return st, fmt.Errorf("store: outbox: %w", err)
 		}
-		st.OldestDue[platform] = fromUnix(due)
+		st.Rows[state] = n
 	}
-	return st, rows.Err()
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("store: outbox: %w", err)
+	}
+	var due int64
+	err = s.db.QueryRowContext(ctx, `
+		SELECT d.due_at, s.platform FROM deliveries d INDEXED BY deliveries_state_due
+			CROSS JOIN subscriptions s ON s.id = d.subscription_id
+		WHERE d.state = 'pending' AND d.due_at <= ? AND s.active = 1
+		ORDER BY d.due_at LIMIT 1`, now.Unix()).Scan(&due, &st.OldestPlatform)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return st, fmt.Errorf("store: outbox: %w", err)
+	default:
+		st.OldestDue = fromUnix(due)
+	}
+	return st, nil
 }
 
 // SlotOutcome is how the deliveries of one slot fared.
