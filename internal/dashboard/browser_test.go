@@ -39,7 +39,7 @@ func TestBrowserSignInAndPages(t *testing.T) {
 	for _, js := range []bool{true, false} {
 		t.Run(fmt.Sprintf("javascript=%v", js), func(t *testing.T) {
 			f := newFixture(t, fixtureOptions{})
-			seed(t, f.st)
+			seed(t, f)
 			var opts []browsertest.Option
 			if !js {
 				opts = append(opts, browsertest.NoJavaScript())
