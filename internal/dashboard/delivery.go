@@ -101,7 +101,7 @@ func (s *Server) delivery(w http.ResponseWriter, r *http.Request, admin chat.Use
 		retry += day.RetryAfter
 	}
 	for _, day := range slices.Backward(days) {
-		row := deliveryRow{Day: day.Day.Format(dayFormat), RetryAfter: span(day.RetryAfter), P50: "–", P95: "–"}
+		row := deliveryRow{Day: day.Day.Format(rowDay), RetryAfter: span(day.RetryAfter), P50: "–", P95: "–"}
 		row.add(day)
 		if day.Measured > 0 {
 			row.P50, row.P95 = span(day.LatenessP50), span(day.LatenessP95)

@@ -83,7 +83,7 @@ func (s *Server) growth(w http.ResponseWriter, r *http.Request, admin chat.User)
 		d.Total.add(g)
 	}
 	for _, g := range slices.Backward(list) {
-		row := growthRow{Day: g.Day.Format(dayFormat)}
+		row := growthRow{Day: g.Day.Format(rowDay)}
 		row.add(g)
 		d.Rows = append(d.Rows, row)
 	}

@@ -25,6 +25,8 @@ type lessonsData struct {
 
 // lessonRow is the figures of one lesson.
 type lessonRow struct {
+	// N numbers the row, as its bar in the chart.
+	N         int
 	ID, Title string
 	InLibrary bool
 	// Sent, Unknown and Failed count its deliveries; Answered and Correct
@@ -79,9 +81,11 @@ func (s *Server) lessons(w http.ResponseWriter, r *http.Request, admin chat.User
 		}
 	}
 	bars := make([]chart.Bar, len(d.Rows))
-	for i, row := range d.Rows {
+	for i := range d.Rows {
+		row := &d.Rows[i]
+		row.N = i + 1
 		_, v := share(row.Correct, row.Answered)
-		bars[i] = chart.Bar{Label: row.Title, Value: v, Note: plural(row.Answered, "first try", "first tries")}
+		bars[i] = chart.Bar{Label: fmt.Sprintf("%d. %s", row.N, row.Title), Value: v, Note: plural(row.Answered, "first try", "first tries")}
 	}
 	d.Chart = chart.Bars("Accuracy of the first tries at each lesson's questions", bars, "%")
 	s.render(w, http.StatusOK, "lessons", page{Title: "Lessons", Admin: &admin, Content: d})

@@ -83,7 +83,8 @@ func span(d time.Duration) string {
 // Formats of days and times on the pages.
 const (
 	dayFormat   = "Mon 2 Jan 2006"
-	shortDay    = "2 Jan" // a chart's x label
+	rowDay      = "Mon 2 Jan" // a row of a table of days; the page says the year
+	shortDay    = "2 Jan"     // a chart's x label
 	slotFormat  = "Mon 2 Jan 15:04"
 	sinceFormat = "Monday 2 January 2006"
 )

@@ -58,6 +58,11 @@ func row(head string, cells ...any) string {
 	return b.String() + "</tr>"
 }
 
+// numbered writes a table row that starts with its number.
+func numbered(n int, head string, cells ...any) string {
+	return fmt.Sprintf("<tr><td>%d</td>", n) + strings.TrimPrefix(row(head, cells...), "<tr>")
+}
+
 // hours writes the 24 cells of a row of the activity table, zero but
 // for the hours given, and the row's total.
 func hours(day string, counts map[int]int) string {
@@ -79,13 +84,13 @@ func TestGrowthPage(t *testing.T) {
 			`<input type="hidden" name="days" value="30">`, `value="Europe/Paris"`,
 			`<strong aria-current="true">30 days</strong> <a href="/growth?days=90">90 days</a>`,
 			`Over the 30 days from Sun 1 Feb 2026: <strong id="growth-net">+5</strong> chats (7 subscribed, 1 unsubscribed, 1 gone).`,
-			row("Mon 2 Mar 2026", 0, 0, 0, 0),
-			row("Sun 1 Mar 2026", 0, 0, 1, -1),
-			row("Sat 28 Feb 2026", 4, 0, 0, "+4"),
-			row("Fri 27 Feb 2026", 0, 1, 0, -1),
-			row("Thu 26 Feb 2026", 2, 0, 0, "+2"),
-			row("Mon 9 Feb 2026", 1, 0, 0, "+1"),
-			row("Sun 1 Feb 2026", 0, 0, 0, 0),
+			row("Mon 2 Mar", 0, 0, 0, 0),
+			row("Sun 1 Mar", 0, 0, 1, -1),
+			row("Sat 28 Feb", 4, 0, 0, "+4"),
+			row("Fri 27 Feb", 0, 1, 0, -1),
+			row("Thu 26 Feb", 2, 0, 0, "+2"),
+			row("Mon 9 Feb", 1, 0, 0, "+1"),
+			row("Sun 1 Feb", 0, 0, 0, 0),
 			`<tfoot><tr><th scope="row">total</th><td>7</td><td>1</td><td>1</td><td>+5</td></tr></tfoot>`,
 			`<svg xmlns="http://www.w3.org/2000/svg" class="chart line"`,
 			`<title>28 Feb: subscribed 4, unsubscribed 0, chats gone 0, net 4</title>`,
@@ -96,11 +101,11 @@ func TestGrowthPage(t *testing.T) {
 			`<input type="hidden" name="days" value="90">`, `value="Pacific/Kiritimati"`,
 			`<a href="/growth?days=30&amp;tz=Pacific%2FKiritimati">30 days</a> <strong aria-current="true">90 days</strong>`,
 			"Over the 90 days from Wed 3 Dec 2025",
-			row("Mon 2 Mar 2026", 0, 0, 1, -1),
-			row("Sun 1 Mar 2026", 0, 0, 0, 0),
-			row("Sat 28 Feb 2026", 4, 1, 0, "+3"),
-			row("Fri 27 Feb 2026", 2, 0, 0, "+2"),
-			row("Tue 10 Feb 2026", 1, 0, 0, "+1"),
+			row("Mon 2 Mar", 0, 0, 1, -1),
+			row("Sun 1 Mar", 0, 0, 0, 0),
+			row("Sat 28 Feb", 4, 1, 0, "+3"),
+			row("Fri 27 Feb", 2, 0, 0, "+2"),
+			row("Tue 10 Feb", 1, 0, 0, "+1"),
 		}, map[string]int{`class="point"`: 90}},
 		{"OKOtherSpanRefused", "/growth?days=7", []string{
 			"The page shows 30 or 90 days; it shows 30.", `<input type="hidden" name="days" value="30">`,
@@ -156,13 +161,13 @@ func TestLessonsPage(t *testing.T) {
 	seed(t, f)
 	runPageTests(t, f, []pageTest{
 		{"OK", "/lessons", []string{
-			row(`<a href="/lessons/port-strike">Dockers stop work at the port</a>`, 1, 1, 1, 7, "28.6%", "1 h 1 min"),
-			row(`<a href="/lessons/night-train">The night train comes back &lt;again&gt;</a>`, 2, 0, 0, 5, "40.0%", "10 min 8 s"),
-			row(`<a href="/lessons/tool-library">A library that lends tools</a>`, 0, 0, 0, 0, "–", "–"),
-			row(`<a href="/lessons/old-lesson">old-lesson</a> <span class="note">(no longer in service)</span>`, 1, 0, 0, 3, "66.7%", "9 d 11 h"),
+			numbered(1, `<a href="/lessons/port-strike">Dockers stop work at the port</a>`, 1, 1, 1, 7, "28.6%", "1 h 1 min"),
+			numbered(2, `<a href="/lessons/night-train">The night train comes back &lt;again&gt;</a>`, 2, 0, 0, 5, "40.0%", "10 min 8 s"),
+			numbered(3, `<a href="/lessons/tool-library">A library that lends tools</a>`, 0, 0, 0, 0, "–", "–"),
+			numbered(4, `<a href="/lessons/old-lesson">old-lesson</a> <span class="note">(no longer in service)</span>`, 1, 0, 0, 3, "66.7%", "9 d 11 h"),
 			"1 lesson is no longer in service",
-			`<title>Dockers stop work at the port: 28.57% (7 first tries)</title>`,
-			`<title>A library that lends tools: – (0 first tries)</title>`,
+			`<title>1. Dockers stop work at the port: 28.57% (7 first tries)</title>`,
+			`<title>3. A library that lends tools: – (0 first tries)</title>`,
 		}, map[string]int{`<rect class="bar"`: 4}},
 	})
 	t.Run("OKEmpty", func(t *testing.T) {
@@ -257,10 +262,10 @@ func TestDeliveryPage(t *testing.T) {
 			`In the outbox now: <strong>1</strong> waiting, <strong>0</strong> being sent; the oldest due has waited 1 h 0 min.`,
 			// day: sent, failed, unknown, unknown messages, no lesson
 			// left, chats gone, 429s, retry after, lateness p50, p95
-			row("Mon 2 Mar 2026", 1, 1, 0, 0, 0, 0, 2, "10 s", "21 s", "21 s"),
-			row("Sun 1 Mar 2026", 2, 0, 1, 2, 0, 1, 1, "2 s", "5 s", "2 min 4 s"),
-			row("Sat 28 Feb 2026", 0, 0, 0, 0, 0, 0, 0, "0 s", "–", "–"),
-			row("Mon 9 Feb 2026", 1, 0, 0, 0, 0, 0, 0, "0 s", "1 s", "1 s"),
+			row("Mon 2 Mar", 1, 1, 0, 0, 0, 0, 2, "10 s", "21 s", "21 s"),
+			row("Sun 1 Mar", 2, 0, 1, 2, 0, 1, 1, "2 s", "5 s", "2 min 4 s"),
+			row("Sat 28 Feb", 0, 0, 0, 0, 0, 0, 0, "0 s", "–", "–"),
+			row("Mon 9 Feb", 1, 0, 0, 0, 0, 0, 0, "0 s", "1 s", "1 s"),
 			`<tfoot><tr><th scope="row">total</th><td>4</td><td>1</td><td>1</td><td>2</td><td>0</td><td>1</td><td>3</td><td>12 s</td><td></td><td></td></tr></tfoot>`,
 			`<title>1 Mar: median 5, 95th percentile 124</title>`,
 			`<title>28 Feb: median –, 95th percentile –</title>`,
@@ -269,8 +274,8 @@ func TestDeliveryPage(t *testing.T) {
 		// In Kiritimati the slot of 13:00 UTC on Sunday is on Monday, with
 		// the chat lost and the 429 on Discord.
 		{"OKKiritimati", "/delivery?tz=Pacific/Kiritimati", []string{
-			row("Mon 2 Mar 2026", 2, 1, 0, 0, 0, 1, 3, "12 s", "5 s", "21 s"),
-			row("Sun 1 Mar 2026", 1, 0, 1, 2, 0, 0, 0, "0 s", "2 min 4 s", "2 min 4 s"),
+			row("Mon 2 Mar", 2, 1, 0, 0, 0, 1, 3, "12 s", "5 s", "21 s"),
+			row("Sun 1 Mar", 1, 0, 1, 2, 0, 0, 0, "0 s", "2 min 4 s", "2 min 4 s"),
 		}, nil},
 	})
 }
@@ -361,7 +366,7 @@ func TestResend(t *testing.T) {
 			`<h1>Resend unknown messages</h1>`, `<a href="/actions" aria-current="page">Actions</a>`,
 			`<strong>2</strong> deliveries of the slot <strong>Sun 1 Mar 08:00</strong> (Europe/Paris) will be tried again: 2 messages that may or may not have arrived will be sent again.`,
 			"A message that did arrive will arrive twice",
-			`<form method="post" action="/actions/resend/confirm">`, `<input type="hidden" name="slot" value="` + slot + `">`,
+			`<form class="zone" method="post" action="/actions/resend/confirm">`, `<input type="hidden" name="slot" value="` + slot + `">`,
 			`<button type="submit" class="primary">Resend 2 deliveries</button>`, `<a href="/actions">Cancel</a>`,
 		} {
 			if !strings.Contains(res.body, want) {

@@ -300,3 +300,76 @@ func seed(t *testing.T, f *fixture) seeded {
 	f.clock.Set(t0)
 	return s
 }
+
+// Words and headlines the generated libraries draw from.
+var (
+	benchWords = [][2]string{
+		{"harbour", "port"}, {"strike", "grève"}, {"wage", "salaire"}, {"halt", "arrêter"}, {"sleeper", "couchette"},
+		{"timetable", "horaire"}, {"fare", "tarif"}, {"borrow", "emprunter"}, {"drill", "perceuse"}, {"ladder", "échelle"},
+		{"harvest", "récolte"}, {"drought", "sécheresse"}, {"loyal", "fidèle"}, {"budget", "budget"}, {"rent", "loyer"},
+		{"flood", "inondation"}, {"coast", "côte"}, {"insurer", "assureur"}, {"lander", "atterrisseur"}, {"crater", "cratère"},
+		{"marathon", "marathon"}, {"finish line", "ligne d'arrivée"}, {"pharmacy", "pharmacie"}, {"blood pressure", "tension artérielle"},
+		{"bacteria", "bactéries"}, {"landfill", "décharge"}, {"canteen", "cantine"}, {"seedling", "semis"}, {"streetlight", "réverbère"},
+		{"dim", "baisser"}, {"cinema", "cinéma"}, {"volunteer", "bénévole"}, {"ticket", "billet"}, {"bus stop", "arrêt de bus"},
+		{"night shift", "équipe de nuit"}, {"council", "conseil municipal"}, {"grant", "subvention"}, {"shortage", "pénurie"},
+		{"queue", "file d'attente"}, {"bridge", "pont"},
+	}
+	benchHeadlines = []string{
+		"Harbour town's night market returns after a decade",
+		"Dockers walk out over pay as the port falls silent",
+		"A library that lends drills, ladders and sewing machines",
+		"Why the night train is coming back across Europe",
+		"Coffee prices force small cafés to rethink their menus",
+		"Insurers retreat from the flood-prone coast",
+		"The lunar lander that went quiet, and the team that waits",
+		"A grandmother finishes her first marathon at 81",
+		"Pharmacies start checking blood pressure for free",
+		"Bacteria that eat plastic, and the landfill that feeds them",
+		"A school garden now fills the canteen's plates",
+		"Streetlights that dim when nobody walks by",
+		"Villagers save their cinema with a crowdfunded roof",
+		"The last night bus and the people who ride it",
+	}
+)
+
+// benchLibrary returns n lessons "lesson-00".."lesson-NN" with headline
+// titles, three words each and, for every third lesson, an authored
+// question: the library of the browser test and the page benchmark.
+func benchLibrary(n int) *lesson.Library {
+	var lessons []*lesson.Lesson
+	for i := range n {
+		l := &lesson.Lesson{ID: fmt.Sprintf("lesson-%02d", i), Title: benchHeadlines[i%len(benchHeadlines)],
+			Date: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i), Language: "en", Gloss: "fr",
+			Summary: "A short summary of the article."}
+		if i >= len(benchHeadlines) {
+			l.Title += fmt.Sprintf(" (part %d)", i/len(benchHeadlines)+1)
+		}
+		for k := range 3 {
+			w := benchWords[(3*i+k)%len(benchWords)]
+			l.Terms = append(l.Terms, lesson.Term{Term: w[0], Translations: []string{w[1]}})
+		}
+		if i%3 == 0 {
+			l.Questions = []lesson.Question{{Text: "What is the article mostly about?", Choices: []lesson.Choice{
+				{Text: "A change in a town", Correct: true}, {Text: "A football match"}, {Text: "A new phone"},
+			}}}
+		}
+		lessons = append(lessons, l)
+	}
+	return lesson.NewLibrary(lessons)
+}
+
+// seedLessons returns the lessons of lib as store.SeedDashboard takes
+// them: each question of its quiz by key, with its choices, its right one
+// and its word, so that the seeded answers name questions the library
+// has.
+func seedLessons(lib *lesson.Library) []store.SeedLesson {
+	var out []store.SeedLesson
+	for _, l := range lib.Lessons() {
+		sl := store.SeedLesson{ID: l.ID}
+		for _, q := range quiz.Questions(l, lib, testQuestions) {
+			sl.Questions = append(sl.Questions, store.SeedQuestion{Key: q.Key, Choices: len(q.Choices), Right: q.Correct, Term: q.Term})
+		}
+		out = append(out, sl)
+	}
+	return out
+}
