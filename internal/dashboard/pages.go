@@ -189,10 +189,12 @@ func questionText(q quiz.Question) string {
 // lessonTitle returns the title of lesson id, or the id when the library
 // no longer has it.
 func lessonTitle(lib *lesson.Library, id string) (title string, inLibrary bool) {
-	if l, ok := lib.Lookup(id); ok && strings.TrimSpace(l.Title) != "" {
-		return l.Title, true
-	} else if ok {
+	l, ok := lib.Lookup(id)
+	switch {
+	case !ok:
+		return id, false
+	case strings.TrimSpace(l.Title) == "":
 		return id, true
 	}
-	return id, false
+	return l.Title, true
 }
