@@ -384,6 +384,25 @@ func TestMetricsMatchPlatform(t *testing.T) {
 				t.Errorf(`messages_sent_total{result="rate_limited"} = %s, the platform refused %d`, got, limited)
 			}
 			t.Logf("%d chats: %d messages accepted, %d refused with 429, as counted by both sides", chats, ok, limited)
+			// The dashboard's Delivery page counts them too: each 429
+			// asked to wait a second.
+			st, err := store.OpenReadOnly(context.Background(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			now := time.Now()
+			days, err := st.DeliveryHealth(context.Background(), now.Add(-time.Hour), now, time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hits, waits := 0, time.Duration(0)
+			for _, d := range days {
+				hits, waits = hits+d.RateLimited, waits+d.RetryAfter
+			}
+			if hits != limited || waits != time.Duration(limited)*time.Second {
+				t.Errorf("the store counts %d 429s asking %v, want %d asking %d s", hits, waits, limited, limited)
+			}
 			return
 		}
 		if time.Now().After(deadline) {

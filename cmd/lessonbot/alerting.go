@@ -13,6 +13,7 @@ import (
 	"github.com/lessonbot/lessonbot/internal/config"
 	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/ratelimit"
+	"github.com/lessonbot/lessonbot/internal/store"
 )
 
 // alertTarget is one admin chat that gets the alerts, and the sender and
@@ -97,6 +98,37 @@ func (ms meters) Late(platform string, d time.Duration) {
 		m.Late(platform, d)
 	}
 }
+
+// rateLimits is a delivery meter that records every "too many requests"
+// answer of a platform in the store (one upsert each), for the
+// dashboard's Delivery page: how many 429s a day, and the waits they
+// asked for.
+type rateLimits struct {
+	store *store.Store
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// recordTimeout bounds the write of one 429: the pool's worker waits for
+// it, and the platform asked it to wait anyway.
+const recordTimeout = 5 * time.Second
+
+// Sent records err when it is a platform's rate limit.
+func (r rateLimits) Sent(platform string, err error, took time.Duration) {
+	var se *chat.SendError
+	if !errors.As(err, &se) || se.Kind != chat.RateLimited {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
+	defer cancel()
+	if err := r.store.RecordRateLimited(ctx, platform, r.now(), se.RetryAfter); err != nil {
+		r.log.Warn("recording a rate limit for the dashboard failed", "platform", platform, "err", err)
+	}
+}
+
+// Late is not the dashboard's business: the store records the lateness
+// of each delivery with its first message.
+func (rateLimits) Late(string, time.Duration) {}
 
 // newAlerts returns the alert watcher for the configured targets, or nil
 // when there is none.

@@ -9,12 +9,17 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/config"
+	"github.com/lessonbot/lessonbot/internal/console"
 	"github.com/lessonbot/lessonbot/internal/dashboard"
+	"github.com/lessonbot/lessonbot/internal/delivery"
+	"github.com/lessonbot/lessonbot/internal/lesson"
 	"github.com/lessonbot/lessonbot/internal/store"
+	"github.com/lessonbot/lessonbot/internal/tutor"
 )
 
 const dashboardLinkSummary = "print a single-use sign-in link to the admin dashboard, for setups without a chat"
@@ -147,8 +152,9 @@ func pickAdmin(admins []chat.User, arg []string) (chat.User, error) {
 // listener whose actual address is addr, and gives the tutor its sign-in
 // links. The links keep admin.listen's host (a name such as localhost
 // stays a name, as in lessonbot dashboard-link's links) and take the
-// listener's port, which the system chose for port 0.
-func newDashboard(a *app, addr string, log *slog.Logger) (*dashboard.Server, error) {
+// listener's port, which the system chose for port 0. wake tells the
+// delivery pool of deliveries the dashboard put back in the queue.
+func newDashboard(a *app, addr string, log *slog.Logger, wake func()) (*dashboard.Server, error) {
 	cfg := a.cfg
 	host, _, err := net.SplitHostPort(cfg.Admin.Listen)
 	if err != nil {
@@ -163,6 +169,8 @@ func newDashboard(a *app, addr string, log *slog.Logger) (*dashboard.Server, err
 	dash, err := dashboard.New(dashboard.Options{
 		Store: a.store, BaseURL: base, Zone: cfg.Timezone, IsAdmin: isConfigAdmin(cfg),
 		Reload: a.lessons.Reload, Now: a.now, Log: log,
+		Lessons: a.lessons.Library, Questions: cfg.Quiz.Questions, Preview: lessonPreview(a.tutor, cfg.Language),
+		Wake: wake,
 	})
 	if err != nil {
 		return nil, err
@@ -170,4 +178,30 @@ func newDashboard(a *app, addr string, log *slog.Logger) (*dashboard.Server, err
 	a.tutor.SetLinks(dashboard.NewLinks(a.store, base, a.now))
 	log.Info("admin dashboard ready", "addr", base)
 	return dash, nil
+}
+
+// lessonPreview returns the dashboard's preview of a lesson: the messages
+// the tutor composes for it (the post, then each question), in the
+// configured language, rendered as the terminal chat renders them.
+func lessonPreview(t *tutor.Tutor, lang string) func(*lesson.Lesson) []string {
+	return func(l *lesson.Lesson) []string {
+		var out []string
+		for _, m := range t.LessonMessages(l, lang) {
+			out = append(out, console.RenderText(m))
+		}
+		return out
+	}
+}
+
+// poolWaker wakes the delivery pool once there is one: the dashboard is
+// made before the pool, so that the tutor has its sign-in links before any
+// bot takes a command. Before the pool starts, a wake is not needed: it
+// looks at the queue as it starts.
+type poolWaker struct{ pool atomic.Pointer[delivery.Pool] }
+
+// Wake wakes the pool, if there is one yet.
+func (w *poolWaker) Wake() {
+	if p := w.pool.Load(); p != nil {
+		p.Wake()
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/config"
+	"github.com/lessonbot/lessonbot/internal/console"
 	"github.com/lessonbot/lessonbot/internal/store"
 )
 
@@ -261,5 +264,52 @@ func TestRunServesDashboard(t *testing.T) {
 	}
 	if res, page := fetch(http.MethodPost, "/actions/reload", url.Values{}); res.StatusCode != http.StatusOK || !strings.Contains(page, "Lessons reloaded") {
 		t.Errorf("reload: %d\n%s", res.StatusCode, page)
+	}
+	// Every page, with the lessons of the folder.
+	for path, want := range map[string]string{
+		"/growth": "<h1>Growth</h1>", "/retention": "<h1>Retention</h1>", "/activity": "<h1>Activity</h1>",
+		"/words": "<h1>Hardest words</h1>", "/delivery": "<h1>Delivery</h1>", "/actions": "<h1>Actions</h1>",
+		"/lessons":                     `<a href="/lessons/coffee-prices-cafes">Soaring coffee prices force small cafés to rethink their menus</a>`,
+		"/lessons/coffee-prices-cafes": "<h1>Soaring coffee prices force small cafés to rethink their menus</h1>",
+	} {
+		if res, page := fetch(http.MethodGet, path, nil); res.StatusCode != http.StatusOK || !strings.Contains(page, want) {
+			t.Errorf("%s: %d, want %s\n%s", path, res.StatusCode, want, page)
+		}
+	}
+	// The preview is the post and the quiz (three questions, the
+	// default) as the tutor composes them.
+	res, page = fetch(http.MethodPost, "/actions/preview", url.Values{"id": {"coffee-prices-cafes"}})
+	if res.StatusCode != http.StatusOK || strings.Count(page, `<pre class="message">`) != 4 ||
+		!strings.Contains(page, `<pre class="message">Soaring coffee prices force small cafés to rethink their menus`) ||
+		!strings.Contains(page, `<pre class="message">Question 1/3: `) || !strings.Contains(page, `<pre class="message">Question 3/3: `) {
+		t.Errorf("preview: %d\n%s", res.StatusCode, page)
+	}
+}
+
+func TestLessonPreview(t *testing.T) {
+	cfg := config.Default()
+	cfg.Database = filepath.Join(t.TempDir(), "lessonbot.db")
+	cfg.Lessons = "../../lessons"
+	a, err := openApp(context.Background(), cfg, slog.New(slog.DiscardHandler), time.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	l, ok := a.lessons.Library().Lookup("coffee-prices-cafes")
+	if !ok {
+		t.Fatal("no lesson coffee-prices-cafes")
+	}
+	got := lessonPreview(a.tutor, "fr")(l)
+	msgs := a.tutor.LessonMessages(l, "fr")
+	if len(got) != len(msgs) || len(got) != 1+cfg.Quiz.Questions {
+		t.Fatalf("%d messages, want the post and %d questions", len(got), cfg.Quiz.Questions)
+	}
+	for i, m := range msgs {
+		if got[i] != console.RenderText(m) {
+			t.Errorf("message %d: %q, want %q", i, got[i], console.RenderText(m))
+		}
+	}
+	if !strings.HasPrefix(got[1], "Question 1/3 : ") {
+		t.Errorf("the first question, in French: %q", got[1])
 	}
 }

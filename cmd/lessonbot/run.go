@@ -69,8 +69,9 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	// The dashboard shares the admin listener, and the tutor's /dashboard
 	// makes its links, so it is wired before any bot takes a command.
 	var dash *dashboard.Server
+	var waker poolWaker
 	if ln != nil {
-		if dash, err = newDashboard(a, ln.Addr().String(), log); err != nil {
+		if dash, err = newDashboard(a, ln.Addr().String(), log, waker.Wake); err != nil {
 			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
 			return exitFailure
 		}
@@ -135,12 +136,15 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	if dash != nil {
 		wg.Go(func() { dash.Run(ctx) })
 	}
-	meter := meters{m}
+	// Every 429 is counted in the store too, for the dashboard's Delivery
+	// page.
+	meter := meters{m, rateLimits{store: a.store, now: a.now, log: log}}
 	if watcher := newAlerts(a, alertTargets(cfg, platforms, log), log); watcher != nil {
 		meter = append(meter, watcher)
 		wg.Go(func() { watcher.Run(ctx) })
 	}
 	pool, sched := a.deliver(ctx, &wg, platforms, true, meter)
+	waker.pool.Store(pool)
 	srv := adminServer(a, m, pool, sched, dash)
 	if ln != nil {
 		adminDone.Go(func() {

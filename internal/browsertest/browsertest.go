@@ -169,6 +169,16 @@ func (b *Browser) Submit(selector string) {
 	}
 }
 
+// SetValue sets the value of the form field that matches the CSS
+// selector, as typing into it would (it works with the page's JavaScript
+// turned off).
+func (b *Browser) SetValue(selector, value string) {
+	b.t.Helper()
+	if _, err := run(b, chromedp.SetValue(chromedp.CSS(selector), value)); err != nil {
+		b.t.Fatalf("set %s: %v", selector, err)
+	}
+}
+
 // Screenshot writes a PNG of the whole page to path, making its folder.
 func (b *Browser) Screenshot(path string) {
 	b.t.Helper()

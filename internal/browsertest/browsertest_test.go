@@ -2,6 +2,7 @@ package browsertest_test
 
 import (
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,7 +23,7 @@ const page = `<!doctype html><html><head><title>Test page</title></head><body>
 <rect x="0" y="20" width="90" height="10"><title>second: 9</title></rect>
 <rect x="0" y="40" width="20" height="10"><title>third: 2</title></rect></svg>
 <img src="http://elsewhere.invalid/pixel.png" alt="">
-<form method="post" action="/done"><button id="go">Go</button></form>
+<form method="post" action="/done"><input id="q" name="q" value="typed"><button id="go">Go</button></form>
 </body></html>`
 
 func server(t *testing.T) *httptest.Server {
@@ -33,7 +34,7 @@ func server(t *testing.T) *httptest.Server {
 			return
 		}
 		if r.Method == http.MethodPost {
-			fmt.Fprint(w, `<!doctype html><title>Done</title><p id="result">posted</p>`)
+			fmt.Fprintf(w, `<!doctype html><title>Done</title><p id="result">posted</p><p id="q">%s</p>`, html.EscapeString(r.PostFormValue("q")))
 			return
 		}
 		io.WriteString(w, page)
@@ -82,8 +83,12 @@ func TestNoJavaScript(t *testing.T) {
 	if got := b.Text("#h"); got != "Static" {
 		t.Errorf("with JavaScript off, the heading = %q, want the page's own", got)
 	}
+	b.SetValue("#q", "set <here>")
 	b.Submit("#go")
 	if got := b.Text("#result"); got != "posted" {
 		t.Errorf("with JavaScript off, a form still posts: #result = %q", got)
+	}
+	if got := b.Text("#q"); got != "set <here>" {
+		t.Errorf("with JavaScript off, SetValue set %q", got)
 	}
 }

@@ -18,6 +18,7 @@ package dashboard
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -77,6 +78,21 @@ type Options struct {
 	// Reload reloads the lessons for the Actions page; nil leaves the
 	// action out.
 	Reload func() lesson.Result
+	// Lessons returns the lessons in service: their titles, questions and
+	// words name what the figures count, by lesson id and question key.
+	// Nil, or a lesson no longer in it, shows ids and keys only.
+	Lessons func() *lesson.Library
+	// Questions is how many questions a quiz has (config
+	// quiz.questions), so that a lesson's report lists those asked now,
+	// answered or not; 0 means 3, the default.
+	Questions int
+	// Preview renders a lesson's messages as the bot sends them, as plain
+	// text, for the Actions page; nil leaves the action out.
+	Preview func(*lesson.Lesson) []string
+	// Wake tells the delivery pool to look at the outbox now, after the
+	// Actions page put deliveries back in it; nil leaves them for the
+	// pool's next look.
+	Wake func()
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives what the dashboard does; nil discards it.
@@ -114,11 +130,12 @@ func New(opts Options) (*Server, error) {
 		css:    "/static/style." + hex.EncodeToString(sum[:6]) + ".css",
 		secure: base.Scheme == "https",
 	}
-	layout, err := template.ParseFS(templateFiles, "templates/layout.html")
+	layout, err := template.New("layout.html").Funcs(templateFuncs()).ParseFS(templateFiles, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
-	for _, name := range []string{"login", "message", "overview", "actions"} {
+	for _, name := range []string{"login", "message", "overview", "growth", "retention", "activity",
+		"lessons", "report", "words", "delivery", "actions", "resend"} {
 		t, err := template.Must(layout.Clone()).ParseFS(templateFiles, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: %w", err)
@@ -132,8 +149,18 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /{$}", s.signedIn(s.overview))
+	mux.HandleFunc("GET /growth", s.signedIn(s.growth))
+	mux.HandleFunc("GET /retention", s.signedIn(s.retention))
+	mux.HandleFunc("GET /activity", s.signedIn(s.activity))
+	mux.HandleFunc("GET /lessons", s.signedIn(s.lessons))
+	mux.HandleFunc("GET /lessons/{id}", s.signedIn(s.report))
+	mux.HandleFunc("GET /words", s.signedIn(s.words))
+	mux.HandleFunc("GET /delivery", s.signedIn(s.delivery))
 	mux.HandleFunc("GET /actions", s.signedIn(s.actions))
 	mux.HandleFunc("POST /actions/reload", s.signedIn(s.reload))
+	mux.HandleFunc("POST /actions/preview", s.signedIn(s.preview))
+	mux.HandleFunc("POST /actions/resend", s.signedIn(s.confirmResend))
+	mux.HandleFunc("POST /actions/resend/confirm", s.signedIn(s.resend))
 	mux.HandleFunc("/", s.notFound)
 
 	cop := http.NewCrossOriginProtection()
@@ -180,7 +207,10 @@ func (s *Server) Run(ctx context.Context) {
 // page is what the layout shows around a page's content.
 type page struct {
 	Title string
-	CSS   string
+	// Section is the label of the navigation's link to mark as current,
+	// when it is not Title (a lesson's report is in Lessons).
+	Section string
+	CSS     string
 	// Admin is who is signed in; nil on the sign-in pages, which then
 	// have no navigation.
 	Admin *chat.User
@@ -200,6 +230,12 @@ type navItem struct {
 func navigation() []navItem {
 	return []navItem{
 		{Path: "/", Label: "Overview"},
+		{Path: "/growth", Label: "Growth"},
+		{Path: "/retention", Label: "Retention"},
+		{Path: "/activity", Label: "Activity"},
+		{Path: "/lessons", Label: "Lessons"},
+		{Path: "/words", Label: "Hardest words"},
+		{Path: "/delivery", Label: "Delivery"},
 		{Path: "/actions", Label: "Actions"},
 	}
 }
@@ -210,7 +246,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 	p.CSS = s.css
 	if p.Admin != nil {
 		for _, n := range navigation() {
-			n.Current = n.Label == p.Title
+			n.Current = n.Label == cmp.Or(p.Section, p.Title)
 			p.Nav = append(p.Nav, n)
 		}
 	}

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -62,6 +63,9 @@ type fixture struct {
 	base    string
 	logs    *logtest.Buffer
 	reloads atomic.Int32
+	wakes   atomic.Int32
+	// lib is the lessons in service.
+	lib *lesson.Library
 	// admins are who IsAdmin accepts; a test may remove one.
 	mu     sync.Mutex
 	admins map[chat.User]bool
@@ -87,8 +91,9 @@ func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 			t.Error(err)
 		}
 	})
-	f := &fixture{t: t, st: st, clock: &clock{t: t0}, logs: &logtest.Buffer{},
+	f := &fixture{t: t, st: st, clock: &clock{t: t0}, logs: &logtest.Buffer{}, lib: testLibrary(),
 		admins: map[chat.User]bool{{Platform: root.Platform, ID: root.ID}: true, {Platform: dee.Platform, ID: dee.ID}: true}}
+	st.SetClock(f.clock.Now)
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.srv.ServeHTTP(w, r) })
 	if fo.tls {
 		f.ts = httptest.NewTLSServer(h)
@@ -114,6 +119,12 @@ func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 				{Path: "lessons/a.md", Line: 3, Message: "the quiz has no right choice <x>"},
 			}}
 		},
+		Lessons:   func() *lesson.Library { return f.lib },
+		Questions: testQuestions,
+		Preview: func(l *lesson.Lesson) []string {
+			return []string{l.Title + "\n" + l.Summary, "Question 1 of 1: <b>?</b>\n  1. yes\n  2. no"}
+		},
+		Wake: func() { f.wakes.Add(1) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -358,10 +369,18 @@ func TestNoSession(t *testing.T) {
 	c := f.browser()
 	wantSignInRedirect(t, "GET /", f.get(c, "/"))
 	wantSignInRedirect(t, "GET /?tz=UTC", f.get(c, "/?tz=UTC"))
-	wantSignInRedirect(t, "GET /actions", f.get(c, "/actions"))
-	wantSignInRedirect(t, "POST /actions/reload", f.post(c, "/actions/reload", nil))
+	for _, path := range []string{"/actions", "/growth", "/growth?days=90", "/retention", "/activity", "/lessons",
+		"/lessons/port-strike", "/words", "/delivery"} {
+		wantSignInRedirect(t, "GET "+path, f.get(c, path))
+	}
+	for _, path := range []string{"/actions/reload", "/actions/preview", "/actions/resend", "/actions/resend/confirm"} {
+		wantSignInRedirect(t, "POST "+path, f.post(c, path, url.Values{"slot": {"1772348400"}, "id": {"night-train"}}))
+	}
 	if n := f.reloads.Load(); n != 0 {
 		t.Errorf("reloaded %d times without a session", n)
+	}
+	if n := f.wakes.Load(); n != 0 {
+		t.Errorf("woke the pool %d times without a session", n)
 	}
 	// A forged cookie is no session either.
 	u, _ := url.Parse(f.ts.URL)
@@ -550,11 +569,15 @@ func TestTrustedPublicOrigin(t *testing.T) {
 	}
 }
 
+// svgNamespace is the xmlns of the charts' <svg> roots.
+const svgNamespace = "http://www.w3.org/2000/svg"
+
 // hostRefs finds absolute and protocol-relative URLs in a page.
 var hostRefs = regexp.MustCompile(`(?i)(?:https?:)?//[^\s"'<>)]*`)
 
 func TestPages(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
+	slot := fmt.Sprint(seed(t, f).unknownSlot.Unix())
 	c := f.browser()
 	anon := f.browser()
 	used := f.link(dee)
@@ -567,9 +590,22 @@ func TestPages(t *testing.T) {
 		"overview":       func() response { return f.get(c, "/") },
 		"overview-tokyo": func() response { return f.get(c, "/?tz=asia/tokyo") },
 		"overview-bad":   func() response { return f.get(c, "/?tz=Mars/Olympus") },
+		"growth":         func() response { return f.get(c, "/growth") },
+		"growth-90":      func() response { return f.get(c, "/growth?days=90&tz=Asia/Kolkata") },
+		"retention":      func() response { return f.get(c, "/retention") },
+		"activity":       func() response { return f.get(c, "/activity?tz=America/New_York") },
+		"lessons":        func() response { return f.get(c, "/lessons") },
+		"report":         func() response { return f.get(c, "/lessons/port-strike") },
+		"report-gone":    func() response { return f.get(c, "/lessons/old-lesson") },
+		"words":          func() response { return f.get(c, "/words?min=1") },
+		"delivery":       func() response { return f.get(c, "/delivery") },
 		"actions":        func() response { return f.get(c, "/actions") },
 		"reloaded":       func() response { return f.post(c, "/actions/reload", nil) },
-		"not-found":      func() response { return f.get(c, "/growth") },
+		"previewed":      func() response { return f.post(c, "/actions/preview", url.Values{"id": {"night-train"}}) },
+		"resend-confirm": func() response { return f.post(c, "/actions/resend", url.Values{"slot": {slot}}) },
+		"resent":         func() response { return f.post(c, "/actions/resend/confirm", url.Values{"slot": {slot}}) },
+		"not-found":      func() response { return f.get(c, "/nowhere") },
+		"no-lesson":      func() response { return f.get(c, "/lessons/nowhere") },
 		"cross-site": func() response {
 			return f.do(c, http.MethodPost, "/actions/reload", url.Values{}, map[string]string{"Sec-Fetch-Site": "cross-site"})
 		},
@@ -612,7 +648,8 @@ func TestPages(t *testing.T) {
 				t.Error("the page has an event handler attribute")
 			}
 			for _, ref := range hostRefs.FindAllString(res.body, -1) {
-				if !strings.HasPrefix(ref, f.base) {
+				// The charts' SVG namespace names, and loads, nothing.
+				if !strings.HasPrefix(ref, f.base) && ref != svgNamespace {
 					t.Errorf("the page refers to another host: %q", ref)
 				}
 			}
@@ -647,6 +684,12 @@ func TestNavigation(t *testing.T) {
 	res := f.get(c, "/actions")
 	for _, want := range []string{
 		`<li><a href="/">Overview</a></li>`,
+		`<li><a href="/growth">Growth</a></li>`,
+		`<li><a href="/retention">Retention</a></li>`,
+		`<li><a href="/activity">Activity</a></li>`,
+		`<li><a href="/lessons">Lessons</a></li>`,
+		`<li><a href="/words">Hardest words</a></li>`,
+		`<li><a href="/delivery">Delivery</a></li>`,
 		`<li><a href="/actions" aria-current="page">Actions</a></li>`,
 		"Signed in as Root &lt;admin&gt;",
 		`<button type="submit">Sign out</button>`,
@@ -654,6 +697,18 @@ func TestNavigation(t *testing.T) {
 		if !strings.Contains(res.body, want) {
 			t.Errorf("the page lacks %s", want)
 		}
+	}
+	// Each page marks its own link, and only that one; a lesson's report
+	// marks Lessons.
+	for _, n := range navigation() {
+		res := f.get(c, n.Path)
+		if want := `<a href="` + n.Path + `" aria-current="page">` + n.Label + `</a>`; !strings.Contains(res.body, want) ||
+			strings.Count(res.body, `aria-current="page"`) != 1 || !strings.Contains(res.body, "<h1>"+n.Label+"</h1>") {
+			t.Errorf("%s does not mark its link %s alone, under the heading %s", n.Path, want, n.Label)
+		}
+	}
+	if res := f.get(c, "/lessons/port-strike"); !strings.Contains(res.body, `<a href="/lessons" aria-current="page">Lessons</a>`) {
+		t.Error("a lesson's report does not mark Lessons")
 	}
 	// Every link of the navigation leads to a page.
 	for _, m := range regexp.MustCompile(`<a href="([^"]+)"`).FindAllStringSubmatch(res.body, -1) {

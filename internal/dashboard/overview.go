@@ -14,23 +14,29 @@ import (
 
 // overviewData is the content of the Overview page.
 type overviewData struct {
-	// Zone is the zone "today" is counted in, ZoneNotice a line about a
-	// zone asked for that does not exist.
-	Zone, ZoneNotice string
+	Picker zonePicker
 	// Since says when today began, such as "00:00 on Monday 2 March 2026".
 	Since string
 	// Chats counts the subscribed chats by platform and kind.
 	Chats chatTable
-	// Lessons counts today's deliveries by state, in a fixed order.
+	// Lessons counts today's deliveries by the state they ended in, in a
+	// fixed order.
 	Lessons []figure
 	// UnknownMessages counts today's messages that may or may not have
 	// arrived.
 	UnknownMessages int
-	// Answers counts today's quiz answers.
-	Answers int
-	// Waiting says how long the oldest due delivery has waited, and on
-	// which platform; empty when none waits.
-	Waiting, WaitingPlatform string
+	// Pending and Sending count the deliveries in the outbox now.
+	Pending, Sending int
+	// Answers counts today's quiz answers; Active the learners who
+	// answered in the last 24 hours.
+	Answers, Active int
+	// Growth adds up the chats that came and went over the last 7 days,
+	// today included, from WeekFrom.
+	Growth   growthRow
+	WeekFrom string
+	// Waiting says how long the oldest due delivery has waited; empty
+	// when none waits.
+	Waiting string
 }
 
 // figure is a labelled number.
@@ -101,10 +107,10 @@ func newChatTable(counts map[store.ChatKind]int) chatTable {
 	return t
 }
 
-// zone returns the zone the page asks for with ?tz=, or the default one,
-// and a notice when the one asked for does not exist.
+// zone returns the zone the page asks for with ?tz= (or a form's tz),
+// or the default one, and a notice when the one asked for does not exist.
 func (s *Server) zone(r *http.Request) (loc *time.Location, name, notice string) {
-	if asked := r.URL.Query().Get("tz"); asked != "" {
+	if asked := r.FormValue("tz"); asked != "" {
 		if loc, name, ok := timezone.Lookup(asked); ok {
 			return loc, name, ""
 		}
@@ -116,15 +122,23 @@ func (s *Server) zone(r *http.Request) (loc *time.Location, name, notice string)
 	return time.UTC, "UTC", notice
 }
 
+// picker returns the zone the page asks for, with the form that picks
+// it, labelled label, for the page at path.
+func (s *Server) picker(r *http.Request, path, label string, keep ...param) (*time.Location, zonePicker) {
+	loc, name, notice := s.zone(r)
+	return loc, zonePicker{Path: path, Label: label, Zone: name, Notice: notice, Keep: keep}
+}
+
 // overview shows today's figures, today beginning at midnight in the zone
-// asked for.
+// asked for. Every figure is a read of an aggregate or of an index range
+// that holds only what is counted (store.BenchmarkDashboardReads): the
+// outbox's pending rows, the last 24 hours of learners.
 func (s *Server) overview(w http.ResponseWriter, r *http.Request, admin chat.User) {
 	ctx := r.Context()
-	loc, zone, notice := s.zone(r)
+	loc, picker := s.picker(r, "/", "Today in the time zone")
 	now := s.opts.Now().In(loc)
-	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
-	d := overviewData{Zone: zone, ZoneNotice: notice,
-		Since: midnight.Format("15:04") + " on " + midnight.Format("Monday 2 January 2006")}
+	today := midnight(now)
+	d := overviewData{Picker: picker, Since: today.Format("15:04") + " on " + today.Format(sinceFormat)}
 
 	counts, err := s.opts.Store.ChatCounts(ctx)
 	if err != nil {
@@ -132,37 +146,44 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, admin chat.Use
 		return
 	}
 	d.Chats = newChatTable(counts)
-	states, err := s.opts.Store.DeliveryCounts(ctx, midnight)
+	days, err := s.opts.Store.DeliveryHealth(ctx, today, now, loc)
 	if err != nil {
 		s.trouble(w, r, "count today's lessons", err)
 		return
 	}
-	d.Lessons = []figure{
-		{"sent", states[store.DeliverySent]},
-		{"pending", states[store.DeliveryPending]},
-		{"sending", states[store.DeliverySending]},
-		{"unknown", states[store.DeliveryUnknown]},
-		{"failed", states[store.DeliveryFailed]},
+	day := days[len(days)-1]
+	d.Lessons = []figure{{"sent", day.Sent}, {"unknown", day.Unknown}, {"failed", day.Failed}}
+	if day.Exhausted > 0 {
+		d.Lessons = append(d.Lessons, figure{"no lesson left", day.Exhausted})
 	}
-	if n := states[store.DeliveryExhausted]; n > 0 {
-		d.Lessons = append(d.Lessons, figure{"no lesson left", n})
-	}
-	if d.UnknownMessages, err = s.opts.Store.UnknownMessages(ctx, midnight); err != nil {
-		s.trouble(w, r, "count today's messages of unknown fate", err)
-		return
-	}
-	if d.Answers, err = s.opts.Store.AnswerCount(ctx, midnight); err != nil {
-		s.trouble(w, r, "count today's answers", err)
-		return
-	}
-	outbox, err := s.opts.Store.Outbox(ctx, now)
+	d.UnknownMessages = day.UnknownMessages
+	queue, err := s.opts.Store.Queue(ctx)
 	if err != nil {
 		s.trouble(w, r, "read the outbox", err)
 		return
 	}
-	if !outbox.OldestDue.IsZero() {
-		d.Waiting, d.WaitingPlatform = age(now.Sub(outbox.OldestDue)), outbox.OldestPlatform
+	d.Pending, d.Sending = queue.Pending, queue.Sending
+	if !queue.OldestDue.IsZero() && !queue.OldestDue.After(now) {
+		d.Waiting = age(now.Sub(queue.OldestDue))
 	}
+	if d.Answers, err = s.opts.Store.AnswerCount(ctx, today); err != nil {
+		s.trouble(w, r, "count today's answers", err)
+		return
+	}
+	if d.Active, err = s.opts.Store.ActiveLearners(ctx, now.Add(-24*time.Hour)); err != nil {
+		s.trouble(w, r, "count the active learners", err)
+		return
+	}
+	weekFrom := today.AddDate(0, 0, -6)
+	growth, err := s.opts.Store.Growth(ctx, weekFrom, now, loc)
+	if err != nil {
+		s.trouble(w, r, "count the chats that came and went", err)
+		return
+	}
+	for _, g := range growth {
+		d.Growth.add(g)
+	}
+	d.WeekFrom = weekFrom.Format(sinceFormat)
 	s.render(w, http.StatusOK, "overview", page{Title: "Overview", Admin: &admin, Content: d})
 }
 

@@ -1121,36 +1121,8 @@ func (s *Store) ResendUnknown(ctx context.Context, slot time.Time) (int, error) 
 		return 0, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT d.id, d.message_ids FROM deliveries d INDEXED BY deliveries_slot
-			CROSS JOIN subscriptions s ON s.id = d.subscription_id
-		WHERE d.slot = ? AND d.state IN ('sent', 'unknown') AND d.unknown > 0 AND s.active = 1`, slot.Unix())
+	todo, err := resendable(ctx, tx, slot)
 	if err != nil {
-		return 0, fmt.Errorf("store: %s: %w", what, err)
-	}
-	type resend struct {
-		id      int64
-		ids     string
-		dropped int
-	}
-	var todo []resend
-	for rows.Next() {
-		var id int64
-		var idsJSON string
-		if err := rows.Scan(&id, &idsJSON); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("store: %s: %w", what, err)
-		}
-		kept, dropped, err := dropTrailingUnknown(idsJSON)
-		if err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("store: %s: delivery %d: %w", what, id, err)
-		}
-		if dropped > 0 {
-			todo = append(todo, resend{id, kept, dropped})
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("store: %s: %w", what, err)
 	}
 	now := s.now().Unix()
@@ -1166,6 +1138,60 @@ func (s *Store) ResendUnknown(ctx context.Context, slot time.Time) (int, error) 
 		return 0, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return len(todo), nil
+}
+
+// Resendable returns what ResendUnknown would put back in the queue for
+// the slot at slot, changing nothing: how many deliveries, and how many
+// of their messages it would send again. The dashboard asks before it
+// resends.
+func (s *Store) Resendable(ctx context.Context, slot time.Time) (deliveries, messages int, err error) {
+	todo, err := resendable(ctx, s.db, slot)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: what slot %s could resend: %w", slot.UTC().Format(time.RFC3339), err)
+	}
+	for _, r := range todo {
+		messages += r.dropped
+	}
+	return len(todo), messages, nil
+}
+
+// resend is a delivery ResendUnknown puts back: its message ids without
+// the trailing unknown ones (as JSON), and how many it dropped.
+type resend struct {
+	id      int64
+	ids     string
+	dropped int
+}
+
+// resendable reads the deliveries of the slot at slot that ResendUnknown
+// puts back: ended sent or unknown, with trailing unknown messages, to a
+// chat still subscribed. It reads a range of the slot index.
+func resendable(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, slot time.Time) ([]resend, error) {
+	rows, err := q.QueryContext(ctx, `SELECT d.id, d.message_ids FROM deliveries d INDEXED BY deliveries_slot
+			CROSS JOIN subscriptions s ON s.id = d.subscription_id
+		WHERE d.slot = ? AND d.state IN ('sent', 'unknown') AND d.unknown > 0 AND s.active = 1`, slot.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var todo []resend
+	for rows.Next() {
+		var id int64
+		var idsJSON string
+		if err := rows.Scan(&id, &idsJSON); err != nil {
+			return nil, err
+		}
+		kept, dropped, err := dropTrailingUnknown(idsJSON)
+		if err != nil {
+			return nil, fmt.Errorf("delivery %d: %w", id, err)
+		}
+		if dropped > 0 {
+			todo = append(todo, resend{id, kept, dropped})
+		}
+	}
+	return todo, rows.Err()
 }
 
 // dropTrailingUnknown removes the unknown messages (null ids) at the end

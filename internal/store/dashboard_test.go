@@ -756,6 +756,15 @@ func TestResendUnknown(t *testing.T) {
 	}
 
 	d.at("2026-03-10T12:00:00Z")
+	// Asking changes nothing, and tells what the resend will do.
+	for range 2 {
+		if n, msgs, err := d.Resendable(ctx, slot); err != nil || n != 2 || msgs != 2 {
+			t.Fatalf("Resendable = %d deliveries, %d messages, %v; want 2, 2", n, msgs, err)
+		}
+	}
+	if h := health(); h.Sent != 3 || h.Unknown != 3 || h.UnknownMessages != 5 {
+		t.Fatalf("after Resendable: %+v", h)
+	}
 	n, err := d.ResendUnknown(ctx, slot)
 	if err != nil || n != 2 {
 		t.Fatalf("ResendUnknown = %d, %v; want 2", n, err)
@@ -822,6 +831,9 @@ func TestResendUnknown(t *testing.T) {
 		}
 		if n, err := d.ResendUnknown(ctx, slot); err != nil || n != 0 {
 			t.Errorf("ResendUnknown again = %d, %v; want 0", n, err)
+		}
+		if n, msgs, err := d.Resendable(ctx, slot); err != nil || n != 0 || msgs != 0 {
+			t.Errorf("Resendable after = %d, %d, %v; want 0, 0", n, msgs, err)
 		}
 		checkAggregates(t, d.Store)
 	})

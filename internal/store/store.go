@@ -111,6 +111,12 @@ type Store struct {
 	now func() time.Time
 }
 
+// SetClock replaces the clock of the rows whose methods take no time
+// (created_at of a chat given without one, updated_at, the time of a
+// message sent), for tests that run on a fake clock. Call it before the
+// store is used.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
 // Open opens the database at path, creating it when missing, and brings its
 // schema up to date, each migration in its own transaction. It refuses a
 // database whose schema is newer than this binary's, wrapping
