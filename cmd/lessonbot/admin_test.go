@@ -259,27 +259,10 @@ func TestReadyzFirstOnStop(t *testing.T) {
 // chat: the bot posts the alert there, through the Bot API, by itself.
 func TestAlertToAdminChat(t *testing.T) {
 	posted := make(chan url.Values, 10)
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		method := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-		w.Header().Set("Content-Type", "application/json")
-		switch method {
-		case "getMe":
-			io.WriteString(w, `{"ok":true,"result":{"id":123456,"is_bot":true,"first_name":"Lessons","username":"lessons_test_bot"}}`)
-		case "getUpdates":
-			select {
-			case <-r.Context().Done():
-			case <-time.After(200 * time.Millisecond):
-			}
-			io.WriteString(w, `{"ok":true,"result":[]}`)
-		case "sendMessage":
-			r.ParseForm()
-			posted <- r.PostForm
-			io.WriteString(w, `{"ok":true,"result":{"message_id":7,"date":0,"chat":{"id":-100777,"type":"supergroup"}}}`)
-		default:
-			io.WriteString(w, `{"ok":true,"result":true}`)
-		}
-	}))
-	defer api.Close()
+	api := fakeBotAPI(t, func(w http.ResponseWriter, form url.Values) {
+		posted <- form
+		io.WriteString(w, `{"ok":true,"result":{"message_id":7,"date":0,"chat":{"id":-100777,"type":"supergroup"}}}`)
+	})
 	dir := t.TempDir()
 	lessons := filepath.Join(dir, "lessons")
 	if err := os.CopyFS(lessons, os.DirFS("../../lessons")); err != nil {
@@ -333,35 +316,18 @@ func TestAlertToAdminChat(t *testing.T) {
 func TestMetricsMatchPlatform(t *testing.T) {
 	var mu sync.Mutex
 	accepted, refused := 0, 0
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		method := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-		w.Header().Set("Content-Type", "application/json")
-		switch method {
-		case "getMe":
-			io.WriteString(w, `{"ok":true,"result":{"id":123456,"is_bot":true,"first_name":"Lessons","username":"lessons_test_bot"}}`)
-		case "getUpdates":
-			select {
-			case <-r.Context().Done():
-			case <-time.After(200 * time.Millisecond):
-			}
-			io.WriteString(w, `{"ok":true,"result":[]}`)
-		case "sendMessage":
-			r.ParseForm()
-			mu.Lock()
-			defer mu.Unlock()
-			if (accepted+refused)%9 == 4 {
-				refused++
-				w.WriteHeader(http.StatusTooManyRequests)
-				io.WriteString(w, `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}}`)
-				return
-			}
-			accepted++
-			fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"date":0,"chat":{"id":%s,"type":"private"}}}`, accepted, r.PostForm.Get("chat_id"))
-		default:
-			io.WriteString(w, `{"ok":true,"result":true}`)
+	api := fakeBotAPI(t, func(w http.ResponseWriter, form url.Values) {
+		mu.Lock()
+		defer mu.Unlock()
+		if (accepted+refused)%9 == 4 {
+			refused++
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}}`)
+			return
 		}
-	}))
-	defer api.Close()
+		accepted++
+		fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"date":0,"chat":{"id":%s,"type":"private"}}}`, accepted, form.Get("chat_id"))
+	})
 	cfg := writeRunConfig(t, api.URL)
 	db := filepath.Join(filepath.Dir(cfg), "lessonbot.db")
 	const chats = 12
@@ -451,4 +417,30 @@ func seedDue(t *testing.T, path string, n int) {
 	if _, err := st.EnqueueSlot(ctx, ids, time.Now().Truncate(time.Second)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fakeBotAPI answers what lessonbot run asks of the Bot API at start and
+// empty long polls, and hands each sendMessage's form to sendMessage.
+func fakeBotAPI(t *testing.T, sendMessage func(w http.ResponseWriter, form url.Values)) *httptest.Server {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		w.Header().Set("Content-Type", "application/json")
+		switch method {
+		case "getMe":
+			io.WriteString(w, `{"ok":true,"result":{"id":123456,"is_bot":true,"first_name":"Lessons","username":"lessons_test_bot"}}`)
+		case "getUpdates":
+			select {
+			case <-r.Context().Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+			io.WriteString(w, `{"ok":true,"result":[]}`)
+		case "sendMessage":
+			r.ParseForm()
+			sendMessage(w, r.PostForm)
+		default:
+			io.WriteString(w, `{"ok":true,"result":true}`)
+		}
+	}))
+	t.Cleanup(api.Close)
+	return api
 }
