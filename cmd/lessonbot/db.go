@@ -118,17 +118,9 @@ func runDBCheck(ctx context.Context, env Env, args []string) int {
 func runDBBackup(ctx context.Context, env Env, args []string) int {
 	f := newFlags(env, "db backup", "FILE [--force]", "write a consistent copy of the database to FILE, also while lessonbot run serves and writes; check the copy with SQLite's integrity check and print its size and its counts of chats, learners and answers. The copy is written to a temporary file beside FILE and renamed when it is checked")
 	force := f.Bool("force", false, "overwrite FILE when it exists")
-	pos, code, done := f.parse(env, args)
-	if done {
-		return code
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(env.Stderr, "lessonbot db backup: want one file, such as: lessonbot db backup /var/backups/lessonbot.db")
-		return exitUsage
-	}
-	cfg, ok := configFor(env, f)
+	file, cfg, code, ok := f.fileAndConfig(env, args)
 	if !ok {
-		return exitFailure
+		return code
 	}
 	st, err := store.OpenReadOnly(ctx, cfg.Database)
 	if err != nil {
@@ -136,9 +128,9 @@ func runDBBackup(ctx context.Context, env Env, args []string) int {
 		return exitFailure
 	}
 	defer st.Close()
-	info, err := st.Backup(ctx, pos[0], *force)
+	info, err := st.Backup(ctx, file, *force)
 	if errors.Is(err, fs.ErrExist) {
-		fmt.Fprintf(env.Stderr, "lessonbot db backup: %s exists; use --force to overwrite it\n", pos[0])
+		fmt.Fprintf(env.Stderr, "lessonbot db backup: %s exists; use --force to overwrite it\n", file)
 		return exitFailure
 	}
 	if err != nil {
@@ -155,19 +147,11 @@ func runDBBackup(ctx context.Context, env Env, args []string) int {
 // run starts in the middle, and refuses while one runs.
 func runDBRestore(ctx context.Context, env Env, args []string) int {
 	f := newFlags(env, "db restore", "FILE", "replace the database with the backup FILE: check that FILE is a lessonbot database this lessonbot knows and that it passes SQLite's integrity check, copy it in, and bring its schema up to date. The database it replaces is kept beside it as DATABASE.before-restore (with .2, .3... when that name is taken), together with its -wal and -shm. FILE is only read. It refuses while a lessonbot run uses the database")
-	pos, code, done := f.parse(env, args)
-	if done {
+	file, cfg, code, ok := f.fileAndConfig(env, args)
+	if !ok {
 		return code
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(env.Stderr, "lessonbot db restore: want one file, such as: lessonbot db restore /var/backups/lessonbot.db")
-		return exitUsage
-	}
-	cfg, ok := configFor(env, f)
-	if !ok {
-		return exitFailure
-	}
-	res, err := store.Restore(ctx, cfg.Database, pos[0])
+	res, err := store.Restore(ctx, cfg.Database, file)
 	var locked *store.LockedError
 	if errors.As(err, &locked) {
 		pid := ""
@@ -191,7 +175,7 @@ func runDBRestore(ctx context.Context, env Env, args []string) int {
 	if res.FromVersion != r.Version {
 		version = fmt.Sprintf("schema version %d, upgraded from %d", r.Version, res.FromVersion)
 	}
-	fmt.Fprintf(env.Stdout, "restored %s into %s: %s, integrity ok, %s; %s, %s, %s\n", pos[0], r.Path, byteSize(r.Size), version,
+	fmt.Fprintf(env.Stdout, "restored %s into %s: %s, integrity ok, %s; %s, %s, %s\n", file, r.Path, byteSize(r.Size), version,
 		plural(r.Counts.Chats, "chat"), plural(r.Counts.Learners, "learner"), plural(r.Counts.Answers, "answer"))
 	return exitOK
 }
@@ -216,4 +200,22 @@ func byteSize(n int64) string {
 // db.backup_keep, db.backup_dir).
 func backupOptions(cfg config.Config, log *slog.Logger) backup.Options {
 	return backup.Options{Dir: cfg.BackupFolder(), Every: cfg.BackupInterval(), Keep: cfg.DB.BackupKeep, Log: log}
+}
+
+// fileAndConfig parses the flags of a db command that takes one FILE
+// (backup, restore) and loads the configuration; when ok is false the
+// command exits with code.
+func (f flags) fileAndConfig(env Env, args []string) (file string, cfg config.Config, code int, ok bool) {
+	pos, code, done := f.parse(env, args)
+	if done {
+		return "", cfg, code, false
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(env.Stderr, "lessonbot %s: want one file, such as: lessonbot %s /var/backups/lessonbot.db\n", f.Name(), f.Name())
+		return "", cfg, exitUsage, false
+	}
+	if cfg, ok = configFor(env, f); !ok {
+		return "", cfg, exitFailure, false
+	}
+	return pos[0], cfg, exitOK, true
 }

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -107,7 +105,7 @@ func BenchmarkDashboardReads(b *testing.B) {
 		}, func(b *testing.B, i int) {
 			// Each cohort's chats with an answer in each week, from the
 			// answers.
-			readAll(b, s.db, `SELECT s.cohort, w.week, count(*) FROM subscriptions s
+			queryAll(b, s.db, `SELECT s.cohort, w.week, count(*) FROM subscriptions s
 				JOIN (SELECT DISTINCT chat, (answered_at / 86400000 + 3) / 7 AS week FROM answers) w
 					ON w.chat = `+chatKeySQL+` AND w.week >= s.cohort
 				WHERE s.cohort >= ? GROUP BY 1, 2`, WeekOf(now, time.UTC)-11)
@@ -142,9 +140,9 @@ func BenchmarkDashboardReads(b *testing.B) {
 		}, func(b *testing.B, i int) {
 			// Deliveries by lesson and state, answers by lesson, and
 			// every answer's delay for the medians.
-			readAll(b, s.db, `SELECT lesson_id, state, count(*) FROM deliveries WHERE lesson_id IS NOT NULL GROUP BY 1, 2`)
-			readAll(b, s.db, `SELECT lesson_id, count(*), sum(correct) FROM answers GROUP BY 1`)
-			readAll(b, s.db, `SELECT lesson_id, delay FROM answers WHERE delay IS NOT NULL ORDER BY lesson_id, delay`)
+			queryAll(b, s.db, `SELECT lesson_id, state, count(*) FROM deliveries WHERE lesson_id IS NOT NULL GROUP BY 1, 2`)
+			queryAll(b, s.db, `SELECT lesson_id, count(*), sum(correct) FROM answers GROUP BY 1`)
+			queryAll(b, s.db, `SELECT lesson_id, delay FROM answers WHERE delay IS NOT NULL ORDER BY lesson_id, delay`)
 		}},
 		{"LessonReport", func(b *testing.B, i int) {
 			rep, err := s.LessonReport(ctx, opt.Lessons[i%len(opt.Lessons)].ID)
@@ -170,9 +168,9 @@ func BenchmarkDashboardReads(b *testing.B) {
 			}
 		}, func(b *testing.B, i int) {
 			// The deliveries of the 30 days by slot, from the slot index.
-			readAll(b, s.db, `SELECT slot / 900, state, count(*), sum(unknown) FROM deliveries
+			queryAll(b, s.db, `SELECT slot / 900, state, count(*), sum(unknown) FROM deliveries
 				WHERE slot >= ? AND slot < ? GROUP BY 1, 2`, now.AddDate(0, 0, -30).Unix(), now.Unix())
-			readAll(b, s.db, `SELECT slot / 900, first_sent_at - slot FROM deliveries
+			queryAll(b, s.db, `SELECT slot / 900, first_sent_at - slot FROM deliveries
 				WHERE slot >= ? AND slot < ? AND first_sent_at IS NOT NULL ORDER BY 1, 2`, now.AddDate(0, 0, -30).Unix(), now.Unix())
 		}},
 		{"ActiveLearners24h", func(b *testing.B, i int) {
@@ -182,7 +180,7 @@ func BenchmarkDashboardReads(b *testing.B) {
 				b.Fatal("no active learner")
 			}
 		}, func(b *testing.B, i int) {
-			readAll(b, s.db, `SELECT count(DISTINCT learner_id) FROM answers WHERE answered_at >= ?`, now.Add(-24*time.Hour).UnixMilli())
+			queryAll(b, s.db, `SELECT count(DISTINCT learner_id) FROM answers WHERE answered_at >= ?`, now.Add(-24*time.Hour).UnixMilli())
 		}},
 	}
 	for _, r := range reads {
@@ -281,26 +279,4 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	slices.Sort(sorted)
 	rank := int(float64(len(sorted))*p + 0.999999)
 	return sorted[max(0, min(len(sorted), rank)-1)]
-}
-
-// readAll runs a query and reads every row.
-func readAll(b *testing.B, db *sql.DB, query string, args ...any) {
-	rows, err := db.Query(query, args...)
-	if err != nil {
-		b.Fatal(fmt.Errorf("%s: %w", query, err))
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	dest := make([]any, len(cols))
-	for i := range dest {
-		dest[i] = new(any)
-	}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		b.Fatal(err)
-	}
 }

@@ -221,11 +221,12 @@ type way struct {
 	read func(b *testing.B)
 }
 
-// queryAll runs a query of the code before 0005 and reads every row.
+// queryAll runs a query (of the code before 0005, or a naive one the
+// benchmarks compare with) and reads every row.
 func queryAll(b *testing.B, db *sql.DB, query string, args ...any) {
 	rows, err := db.Query(query, args...)
 	if err != nil {
-		b.Fatal(err)
+		b.Fatal(fmt.Errorf("%s: %w", query, err))
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
