@@ -114,8 +114,8 @@ func (c *counts) write(ctx context.Context, tx *sql.Tx, prepare func(query strin
 		rows = append(rows, []any{k.chat, k.learner, t.answered, t.correct, t.last})
 	}
 	if err := upsertRows(ctx, prepare, perStatement, `INSERT INTO chat_scores (chat, learner_id, answered, correct, last_at) VALUES `, 5,
-		` ON CONFLICT (chat, learner_id) DO UPDATE SET answered = answered + excluded.answered,
-			correct = correct + excluded.correct, last_at = max(last_at, excluded.last_at)`, rows); err != nil {
+		` ON CONFLICT (chat, learner_id) DO UPDATE SET answered = chat_scores.answered + excluded.answered,
+			correct = chat_scores.correct + excluded.correct, last_at = max(chat_scores.last_at, excluded.last_at)`, rows); err != nil {
 		return fmt.Errorf("chat scores: %w", err)
 	}
 	rows = rows[:0]
@@ -123,8 +123,8 @@ func (c *counts) write(ctx context.Context, tx *sql.Tx, prepare func(query strin
 		rows = append(rows, []any{k.chat, k.week, k.learner, t.answered, t.correct, t.last})
 	}
 	if err := upsertRows(ctx, prepare, perStatement, `INSERT INTO week_scores (chat, week, learner_id, answered, correct, last_at) VALUES `, 6,
-		` ON CONFLICT (chat, week, learner_id) DO UPDATE SET answered = answered + excluded.answered,
-			correct = correct + excluded.correct, last_at = max(last_at, excluded.last_at)`, rows); err != nil {
+		` ON CONFLICT (chat, week, learner_id) DO UPDATE SET answered = week_scores.answered + excluded.answered,
+			correct = week_scores.correct + excluded.correct, last_at = max(week_scores.last_at, excluded.last_at)`, rows); err != nil {
 		return fmt.Errorf("week scores: %w", err)
 	}
 	rows = rows[:0]
@@ -132,8 +132,8 @@ func (c *counts) write(ctx context.Context, tx *sql.Tx, prepare func(query strin
 		rows = append(rows, []any{k.key, k.lesson, t.answered, t.correct})
 	}
 	if err := upsertRows(ctx, prepare, perStatement, `INSERT INTO question_stats (question_key, lesson_id, answered, correct) VALUES `, 4,
-		` ON CONFLICT (question_key) DO UPDATE SET answered = answered + excluded.answered,
-			correct = correct + excluded.correct`, rows); err != nil {
+		` ON CONFLICT (question_key) DO UPDATE SET answered = question_stats.answered + excluded.answered,
+			correct = question_stats.correct + excluded.correct`, rows); err != nil {
 		return fmt.Errorf("question stats: %w", err)
 	}
 	rows = rows[:0]
@@ -141,8 +141,8 @@ func (c *counts) write(ctx context.Context, tx *sql.Tx, prepare func(query strin
 		rows = append(rows, []any{q, t.answered, t.correct})
 	}
 	if err := upsertRows(ctx, prepare, perStatement, `INSERT INTO answer_quarters (quarter, answered, correct) VALUES `, 3,
-		` ON CONFLICT (quarter) DO UPDATE SET answered = answered + excluded.answered,
-			correct = correct + excluded.correct`, rows); err != nil {
+		` ON CONFLICT (quarter) DO UPDATE SET answered = answer_quarters.answered + excluded.answered,
+			correct = answer_quarters.correct + excluded.correct`, rows); err != nil {
 		return fmt.Errorf("answer quarters: %w", err)
 	}
 	return nil
@@ -358,7 +358,7 @@ func aggregateChecks() []aggregateCheck {
 				WHERE first_sent_at IS NOT NULL GROUP BY 1, 2`,
 			`INSERT INTO delivery_lateness_hours (hour, lo, deliveries) `},
 		{"word_items", `SELECT lesson_id, term, items, missed FROM word_items WHERE items != 0`,
-			`SELECT lesson_id, term, count(*), sum(source = 'missed') FROM review_items NOT INDEXED GROUP BY 1, 2`,
+			`SELECT lesson_id, term, count(*), count(*) FILTER (WHERE source = 'missed') FROM review_items NOT INDEXED GROUP BY 1, 2`,
 			`INSERT INTO word_items (lesson_id, term, items, missed) `},
 	}
 }

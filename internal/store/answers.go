@@ -361,6 +361,14 @@ func insertAnswersSQL(n int) string {
 	return b.String()
 }
 
+// insertAnswersPostgresSQL is insertAnswersSQL for PostgreSQL: the first
+// answer counts there by ON CONFLICT DO NOTHING, and the statement returns
+// the rows it added (see insertedAnswers).
+func insertAnswersPostgresSQL(n int) string {
+	return strings.Replace(insertAnswersSQL(n), "INSERT OR IGNORE INTO", "INSERT INTO", 1) +
+		` ON CONFLICT DO NOTHING RETURNING learner_id, question_key`
+}
+
 // findAnswersSQL reads the stored answers of n (learner, question) pairs,
 // with their rowids, through the UNIQUE (question_key, learner_id) index.
 func findAnswersSQL(n int) string {
@@ -371,7 +379,7 @@ func findAnswersSQL(n int) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?)")
+		b.WriteString("(CAST(? AS BIGINT), ?)") // a type for PostgreSQL
 	}
 	b.WriteString(")")
 	return b.String()
@@ -448,7 +456,11 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 
 	args := make([]any, 0, 9*min(len(leaders), maxRowsPerStatement))
 	for chunk := range slices.Chunk(leaders, maxRowsPerStatement) {
-		st, err := s.batchStmt(ctx, s.batch.insert[:], len(chunk), insertAnswersSQL)
+		build := insertAnswersSQL
+		if s.pg() {
+			build = insertAnswersPostgresSQL
+		}
+		st, err := s.batchStmt(ctx, s.batch.insert[:], len(chunk), build)
 		if err != nil {
 			return nil, err
 		}
@@ -458,11 +470,13 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 			args = append(args, a.LearnerID, a.Chat, a.LessonID, a.QuestionKey, a.Choice, boolInt(a.Correct), a.At.UnixMilli(), a.week(),
 				about.delay(*a))
 		}
-		res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-		if err != nil {
-			return nil, err
+		var added int64
+		var isNew func(id int64, k answerKey) bool
+		if s.pg() {
+			added, isNew, err = insertedAnswers(ctx, tx.StmtContext(ctx, st), args)
+		} else {
+			added, isNew, err = insertedByRowid(ctx, tx.StmtContext(ctx, st), args)
 		}
-		added, err := res.RowsAffected()
 		if err != nil {
 			return nil, err
 		}
@@ -474,15 +488,7 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 			}
 			continue
 		}
-		newAbove := int64(math.MaxInt64) // no row is new
-		if added > 0 {
-			last, err := res.LastInsertId()
-			if err != nil {
-				return nil, err
-			}
-			newAbove = last - added
-		}
-		if err := s.settleAnswers(ctx, tx, batch, chunk, first, newAbove, int(added), results); err != nil {
+		if err := s.settleAnswers(ctx, tx, batch, chunk, first, isNew, int(added), results); err != nil {
 			return nil, err
 		}
 	}
@@ -504,12 +510,59 @@ func (s *Store) insertAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 	return results, nil
 }
 
+// insertedByRowid runs SQLite's INSERT of a chunk of answers and returns
+// how many rows it added and which stored rows are new: on SQLite, those
+// whose rowid is above the statement's last insert rowid minus the rows
+// added (see insertAnswers).
+func insertedByRowid(ctx context.Context, st *sql.Stmt, args []any) (int64, func(int64, answerKey) bool, error) {
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	added, err := res.RowsAffected()
+	if err != nil {
+		return 0, nil, err
+	}
+	newAbove := int64(math.MaxInt64) // no row is new
+	if added > 0 {
+		last, err := res.LastInsertId()
+		if err != nil {
+			return 0, nil, err
+		}
+		newAbove = last - added
+	}
+	return added, func(id int64, _ answerKey) bool { return id > newAbove }, nil
+}
+
+// insertedAnswers runs PostgreSQL's INSERT of a chunk of answers, which
+// returns the (learner, question) of each row it added, and returns how
+// many it added and which stored rows are new. PostgreSQL numbers the rows
+// of concurrent transactions in any order, so only RETURNING can tell.
+func insertedAnswers(ctx context.Context, st *sql.Stmt, args []any) (int64, func(int64, answerKey) bool, error) {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	added := map[answerKey]bool{}
+	for rows.Next() {
+		var k answerKey
+		if err := rows.Scan(&k.learner, &k.question); err != nil {
+			return 0, nil, err
+		}
+		added[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	return int64(len(added)), func(_ int64, k answerKey) bool { return added[k] }, rows.Close()
+}
+
 // settleAnswers reads back the stored answers of chunk (indexes of batch),
 // whose INSERT added only added of them, and sets their results: a row
-// whose rowid is above newAbove is one that INSERT added, any other an
-// earlier answer.
+// that isNew is one that INSERT added, any other an earlier answer.
 func (s *Store) settleAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRequest, chunk []int,
-	first map[answerKey]int, newAbove int64, added int, results []answerResult) error {
+	first map[answerKey]int, isNew func(int64, answerKey) bool, added int, results []answerResult) error {
 	st, err := s.batchStmt(ctx, s.batch.find[:], len(chunk), findAnswersSQL)
 	if err != nil {
 		return err
@@ -531,14 +584,15 @@ func (s *Store) settleAnswers(ctx context.Context, tx *sql.Tx, batch []*answerRe
 			return err
 		}
 		a.At = time.UnixMilli(ms).UTC()
-		i, ok := first[answerKey{a.LearnerID, a.QuestionKey}]
+		k := answerKey{a.LearnerID, a.QuestionKey}
+		i, ok := first[k]
 		if !ok {
 			return fmt.Errorf("read back an answer not asked for (%d, %q)", a.LearnerID, a.QuestionKey)
 		}
-		isNew := id > newAbove
-		results[i] = answerResult{stored: a, first: isNew}
+		inserted := isNew(id, k)
+		results[i] = answerResult{stored: a, first: inserted}
 		found++
-		if isNew {
+		if inserted {
 			fresh++
 		}
 	}
@@ -646,7 +700,7 @@ const AllTime = -1
 // index in that order.
 func (s *Store) Leaderboard(ctx context.Context, chat string, week int64, limit int) ([]Rank, error) {
 	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+		limit = math.MaxInt64 // no limit
 	}
 	var rows *sql.Rows
 	var err error

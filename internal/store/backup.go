@@ -29,6 +29,10 @@ type BackupInfo struct {
 	Counts Counts
 }
 
+// ErrPostgresBackup is returned by Backup and Restore for a PostgreSQL
+// database, whose server has its own tools for both.
+var ErrPostgresBackup = errors.New("lessonbot backs up and restores SQLite files only; for PostgreSQL use pg_dump and pg_restore (or the server's own backups)")
+
 // Backup writes a consistent copy of the database to the file at path
 // while this and other processes go on reading and writing it; s may be
 // opened read-only. The copy is made by VACUUM INTO, a single read
@@ -39,6 +43,9 @@ type BackupInfo struct {
 // or a whole, checked copy. An existing path is refused, with an error
 // wrapping fs.ErrExist, unless overwrite.
 func (s *Store) Backup(ctx context.Context, path string, overwrite bool) (BackupInfo, error) {
+	if s.pg() {
+		return BackupInfo{}, ErrPostgresBackup
+	}
 	if path == "" {
 		return BackupInfo{}, errors.New("store: backup: empty file name")
 	}
@@ -230,6 +237,9 @@ var lessonbotTables = []string{"subscriptions", "learners", "answers", "kv"}
 // path. The file from is only read. A missing database is no error: the
 // restore creates it, and its folder.
 func Restore(ctx context.Context, path, from string) (RestoreInfo, error) {
+	if IsPostgres(path) {
+		return RestoreInfo{}, ErrPostgresBackup
+	}
 	if path == "" {
 		return RestoreInfo{}, errors.New("store: restore: empty database path")
 	}

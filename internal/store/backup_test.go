@@ -87,6 +87,7 @@ func dirNames(t *testing.T, dir string) []string {
 // as it can: the copy passes the integrity check and holds every answer
 // committed before the backup began.
 func TestBackupWhileWriting(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "lessonbot.db")
@@ -199,6 +200,7 @@ func TestBackupWhileWriting(t *testing.T) {
 // TestBackupRefusesExisting: an existing file is left alone unless
 // overwrite.
 func TestBackupRefusesExisting(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	s := openTest(t)
 	learner := learnerForTest(t, s, "ada")
@@ -292,6 +294,7 @@ func crashedDatabase(t *testing.T, n int) string {
 }
 
 func TestRestore(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	head := latestVersion(t)
 

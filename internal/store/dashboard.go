@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -236,8 +237,8 @@ func addDashboard(ctx context.Context, tx *sql.Tx, prepare func(string) (*sql.St
 		rows = append(rows, []any{k.question, k.choice, int64(t.answered), int64(t.correct)})
 	}
 	if err := upsertRows(ctx, prepare, maxRowsPerStatement, `INSERT INTO question_choices (question_key, choice, answered, correct) VALUES `, 4,
-		` ON CONFLICT (question_key, choice) DO UPDATE SET answered = answered + excluded.answered,
-			correct = correct + excluded.correct`, rows); err != nil {
+		` ON CONFLICT (question_key, choice) DO UPDATE SET answered = question_choices.answered + excluded.answered,
+			correct = question_choices.correct + excluded.correct`, rows); err != nil {
 		return fmt.Errorf("question choices: %w", err)
 	}
 	rows = rows[:0]
@@ -245,7 +246,7 @@ func addDashboard(ctx context.Context, tx *sql.Tx, prepare func(string) (*sql.St
 		rows = append(rows, []any{k.lesson, k.lo, n})
 	}
 	if err := upsertRows(ctx, prepare, maxRowsPerStatement, `INSERT INTO lesson_delays (lesson_id, lo, answers) VALUES `, 3,
-		` ON CONFLICT (lesson_id, lo) DO UPDATE SET answers = answers + excluded.answers`, rows); err != nil {
+		` ON CONFLICT (lesson_id, lo) DO UPDATE SET answers = lesson_delays.answers + excluded.answers`, rows); err != nil {
 		return fmt.Errorf("lesson delays: %w", err)
 	}
 	rows = rows[:0]
@@ -267,7 +268,7 @@ func addDashboard(ctx context.Context, tx *sql.Tx, prepare func(string) (*sql.St
 		rows = append(rows, []any{k[0], k[1], n})
 	}
 	if err := upsertRows(ctx, prepare, maxRowsPerStatement, `INSERT INTO cohort_weeks (cohort, week, chats) VALUES `, 3,
-		` ON CONFLICT (cohort, week) DO UPDATE SET chats = chats + excluded.chats`, rows); err != nil {
+		` ON CONFLICT (cohort, week) DO UPDATE SET chats = cohort_weeks.chats + excluded.chats`, rows); err != nil {
 		return fmt.Errorf("cohort weeks: %w", err)
 	}
 	return nil
@@ -402,7 +403,7 @@ func countChatWeeks(ctx context.Context, tx *sql.Tx, addr chat.Address, sign int
 	_, err := tx.ExecContext(ctx, `INSERT INTO cohort_weeks (cohort, week, chats)
 		SELECT s.cohort, w.week, ? FROM subscriptions s JOIN chat_weeks w ON w.chat = ? AND w.week >= s.cohort
 		WHERE s.platform = ? AND s.chat_id = ? AND s.thread_id = ? AND s.cohort IS NOT NULL
-		ON CONFLICT (cohort, week) DO UPDATE SET chats = chats + excluded.chats`,
+		ON CONFLICT (cohort, week) DO UPDATE SET chats = cohort_weeks.chats + excluded.chats`,
 		sign, addr.Key(), addr.Platform, addr.ChatID, addr.ThreadID)
 	return err
 }
@@ -464,22 +465,22 @@ func (r dayRange) days() int { return len(r.starts) - 1 }
 func (r dayRange) perDay(query string, args ...any) (string, []any) {
 	var b strings.Builder
 	b.WriteString(`WITH days (i, lo, hi, hlo, hhi) AS (VALUES `)
-	all := make([]any, 0, 5*r.days()+len(args))
 	for i := range r.days() {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?)")
 		lo, hi := quarterOfUnix(r.starts[i].Unix()), quarterOfUnix(r.starts[i+1].Unix())
 		hlo, hhi := (lo+3)/4, hi/4
 		if lo < 0 || hhi < hlo {
 			hlo, hhi = hi/4, hi/4 // no whole hour: the quarters say it all
 		}
-		all = append(all, i, lo, hi, hlo, hhi)
+		// Numbers written in the statement, not as parameters: the
+		// days' columns then have a type (bigint) on PostgreSQL too.
+		fmt.Fprintf(&b, "(%d, %d, %d, %d, %d)", i, lo, hi, hlo, hhi)
 	}
 	b.WriteString(") ")
 	b.WriteString(query)
-	return b.String(), append(all, args...)
+	return b.String(), args
 }
 
 // quarterOfUnix numbers the quarter of an hour that holds unix second t.
@@ -974,7 +975,7 @@ func (s *Store) DeliveryHealth(ctx context.Context, from, to time.Time, loc *tim
 				CROSS JOIN delivery_lateness l ON l.quarter >= d.lo AND l.quarter < d.hlo * 4
 			UNION ALL
 			SELECT d.i, l.lo, l.deliveries FROM days d
-				CROSS JOIN delivery_lateness l ON l.quarter >= max(d.hhi * 4, d.lo) AND l.quarter < d.hi)
+				CROSS JOIN delivery_lateness l ON l.quarter >= max(d.hhi * 4, d.lo) AND l.quarter < d.hi) AS lateness
 		GROUP BY 1, 2`)
 	err = s.queryRows(ctx, "delivery health", query, func(rows *sql.Rows) error {
 		var i int
@@ -1078,7 +1079,7 @@ func (s *Store) Queue(ctx context.Context) (Queue, error) {
 func (s *Store) RecordRateLimited(ctx context.Context, platform string, at time.Time, retryAfter time.Duration) error {
 	_, err := s.exec(ctx, "record a rate limit of "+platform,
 		`INSERT INTO rate_limits (quarter, platform, hits, retry_after_ms) VALUES (?, ?, 1, ?)
-		ON CONFLICT (quarter, platform) DO UPDATE SET hits = hits + 1, retry_after_ms = retry_after_ms + excluded.retry_after_ms`,
+		ON CONFLICT (quarter, platform) DO UPDATE SET hits = rate_limits.hits + 1, retry_after_ms = rate_limits.retry_after_ms + excluded.retry_after_ms`,
 		quarterOfUnix(at.Unix()), platform, max(0, retryAfter.Milliseconds()))
 	return err
 }
@@ -1130,7 +1131,7 @@ func (s *Store) ResendUnknown(ctx context.Context, slot time.Time) (int, error) 
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', message_ids = ?, unknown = unknown - ?,
 				due_at = ?, inflight = NULL, claimed_by = NULL, lease_until = NULL,
 				last_error = 'resending ' || ? || ' unknown message(s): ' || last_error, updated_at = ?
-			WHERE id = ?`, r.ids, r.dropped, now, r.dropped, now, r.id); err != nil {
+			WHERE id = ?`, r.ids, r.dropped, now, strconv.Itoa(r.dropped), now, r.id); err != nil {
 			return 0, fmt.Errorf("store: %s: delivery %d: %w", what, r.id, err)
 		}
 	}

@@ -961,6 +961,7 @@ func TestDashboardRecount(t *testing.T) {
 // dashboard's aggregates from its history, equal to a recount, as the
 // migration says it does.
 func TestUpgradeBuildsDashboard(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	path := t.TempDir() + "/old.db"
 	db := oldSchema(t, path, 4)

@@ -92,6 +92,17 @@ const deliveryColumns = `id, subscription_id, lesson_id, slot, state, attempts, 
 
 // scanDelivery reads one row of deliveryColumns.
 func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
+	dest, finish := deliveryDest()
+	if err := row.Scan(dest...); err != nil {
+		return Delivery{}, err
+	}
+	return finish()
+}
+
+// deliveryDest returns the destinations of a row of deliveryColumns, for
+// Scan, and what makes a Delivery of them once it has run; a statement
+// may then read a delivery and other columns in one row.
+func deliveryDest() ([]any, func() (Delivery, error)) {
 	var (
 		d                    Delivery
 		lesson               sql.NullString
@@ -102,29 +113,28 @@ func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 		holder, review       sql.NullString
 		kind                 string
 	)
-	err := row.Scan(&d.ID, &d.SubscriptionID, &lesson, &slot, &state, &d.Attempts, &ids, &d.LastError,
-		&lease, &created, &updat, &inflight, &due, &holder, &d.Unknown, &kind, &review)
-	if err != nil {
-		return Delivery{}, err
+	dest := []any{&d.ID, &d.SubscriptionID, &lesson, &slot, &state, &d.Attempts, &ids, &d.LastError,
+		&lease, &created, &updat, &inflight, &due, &holder, &d.Unknown, &kind, &review}
+	return dest, func() (Delivery, error) {
+		if err := json.Unmarshal([]byte(ids), &d.MessageIDs); err != nil {
+			return Delivery{}, fmt.Errorf("message ids of delivery %d: %w", d.ID, err)
+		}
+		d.LessonID = lesson.String
+		d.Slot = fromUnix(slot)
+		d.State = DeliveryState(state)
+		d.LeaseUntil = fromNullUnix(lease)
+		d.CreatedAt = fromUnix(created)
+		d.UpdatedAt = fromUnix(updat)
+		d.Inflight = -1
+		if inflight.Valid {
+			d.Inflight = int(inflight.Int64)
+		}
+		d.DueAt = fromUnix(due)
+		d.ClaimedBy = holder.String
+		d.Kind = DeliveryKind(kind)
+		d.Review = review.String
+		return d, nil
 	}
-	if err := json.Unmarshal([]byte(ids), &d.MessageIDs); err != nil {
-		return Delivery{}, fmt.Errorf("message ids of delivery %d: %w", d.ID, err)
-	}
-	d.LessonID = lesson.String
-	d.Slot = fromUnix(slot)
-	d.State = DeliveryState(state)
-	d.LeaseUntil = fromNullUnix(lease)
-	d.CreatedAt = fromUnix(created)
-	d.UpdatedAt = fromUnix(updat)
-	d.Inflight = -1
-	if inflight.Valid {
-		d.Inflight = int(inflight.Int64)
-	}
-	d.DueAt = fromUnix(due)
-	d.ClaimedBy = holder.String
-	d.Kind = DeliveryKind(kind)
-	d.Review = review.String
-	return d, nil
 }
 
 // RecordSent records a lesson sent on demand (/lesson) at time at: a

@@ -35,7 +35,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		}
 		f.Close()
 	}
-	var exists int
+	var exists bool
 	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM kv)`).Scan(&exists); err != nil {
 		if ctx.Err() != nil {
 			return errors.New("the database did not answer in time")
@@ -113,7 +113,7 @@ type SlotOutcome struct {
 // first, read from a range of the slot index.
 func (s *Store) SlotOutcomes(ctx context.Context, since time.Time) ([]SlotOutcome, error) {
 	rows, err := s.db.QueryContext(ctx, `
-		SELECT slot, count(*), sum(state IN ('pending', 'sending')), sum(state = 'sent'), sum(state = 'failed'), sum(unknown)
+		SELECT slot, count(*), count(*) FILTER (WHERE state IN ('pending', 'sending')), count(*) FILTER (WHERE state = 'sent'), count(*) FILTER (WHERE state = 'failed'), sum(unknown)
 		FROM deliveries INDEXED BY deliveries_slot WHERE slot >= ? GROUP BY slot ORDER BY slot`, since.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("store: slot outcomes: %w", err)

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -92,6 +94,9 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, holder string, leas
 	if len(platforms) == 0 || limit <= 0 {
 		return nil, 0, nil
 	}
+	if s.pg() {
+		return s.claimDuePostgres(ctx, now, holder, lease, limit, resendUnknown, platforms)
+	}
 	if err := s.lockWrite(ctx); err != nil {
 		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
 	}
@@ -101,10 +106,12 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, holder string, leas
 		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
 	}
 	defer tx.Rollback()
-
-	_, unknown, err := s.release(ctx, tx, now, `lease_until < ? AND claimed_by IS NOT ?`, []any{now.Unix(), holder}, resendUnknown, platforms)
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+	key, released := s.releasedAt(now, holder, resendUnknown, platforms)
+	unknown := 0
+	if !released {
+		if _, unknown, err = s.releaseExpired(ctx, tx, now, holder, resendUnknown, platforms); err != nil {
+			return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+		}
 	}
 	args := []any{holder, now.Add(lease).Unix(), now.Unix(), now.Unix()}
 	for _, p := range platforms {
@@ -138,20 +145,154 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, holder string, leas
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
 	}
-	subOf, err := s.txStmt(ctx, tx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`)
-	if err != nil {
+	if err := s.claimedSubscriptions(ctx, tx, claims); err != nil {
 		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
-	}
-	for i := range claims {
-		row := subOf.QueryRowContext(ctx, claims[i].Delivery.SubscriptionID)
-		if claims[i].Subscription, err = s.scanSubscription(row); err != nil {
-			return nil, 0, fmt.Errorf("store: claim deliveries: subscription %d: %w", claims[i].Delivery.SubscriptionID, err)
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
 	}
+	if !released {
+		s.lastRelease.Store(key)
+	}
 	return claims, unknown, nil
+}
+
+// releasedAt returns the key of a look for claims whose lease ran out by
+// now, and whether this store has already made that look. Leases end on
+// whole seconds: the claims that ran out by now were all released if this
+// holder released them earlier in the same second, and another look would
+// only scan every row being sent again.
+func (s *Store) releasedAt(now time.Time, holder string, resendUnknown bool, platforms []string) (string, bool) {
+	key := fmt.Sprint(now.Unix(), holder, resendUnknown, platforms)
+	return key, s.lastRelease.Load() == key
+}
+
+// releaseExpired releases the claims of other holders than holder whose
+// lease ran out by now (see TakeOver for what becomes of a message that
+// was under way then).
+func (s *Store) releaseExpired(ctx context.Context, tx *sql.Tx, now time.Time, holder string, resendUnknown bool, platforms []string) (released, unknown int, err error) {
+	return s.release(ctx, tx, now, `lease_until < ? AND claimed_by IS DISTINCT FROM ?`, []any{now.Unix(), holder}, resendUnknown, platforms)
+}
+
+// claimDuePostgres is ClaimDue on PostgreSQL. Claims run concurrently, in
+// this process and in others: each skips the rows that another has locked
+// (SKIP LOCKED; without it, an UPDATE that waited for another would
+// re-check only the id once that one commits, and claim the row a second
+// time). The claim and the read of its subscriptions are one statement,
+// one round trip.
+func (s *Store) claimDuePostgres(ctx context.Context, now time.Time, holder string, lease time.Duration, limit int, resendUnknown bool, platforms []string) ([]Claim, int, error) {
+	key, released := s.releasedAt(now, holder, resendUnknown, platforms)
+	unknown := 0
+	if !released {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+		}
+		defer tx.Rollback()
+		if _, unknown, err = s.releaseExpired(ctx, tx, now, holder, resendUnknown, platforms); err != nil {
+			return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+		}
+		s.lastRelease.Store(key)
+	}
+	// The rows are picked in a WITH of their own, which runs once: as the
+	// IN (subquery) of the UPDATE, as on SQLite, the planner may run the
+	// subquery again for each row, and each run skips the rows locked by
+	// the run before, so a claim of one row could take several.
+	query := `WITH picked AS (
+			SELECT d.id FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+			WHERE d.state = 'pending' AND d.due_at <= ? AND s.active = 1
+				AND s.platform IN (?` + strings.Repeat(", ?", len(platforms)-1) + `)
+			ORDER BY d.due_at, d.id LIMIT ? FOR UPDATE OF d SKIP LOCKED),
+		claimed AS (
+			UPDATE deliveries SET state = 'sending', claimed_by = ?, lease_until = ?, updated_at = ?
+			FROM picked WHERE deliveries.id = picked.id AND deliveries.state = 'pending'
+			RETURNING ` + qualified("deliveries", deliveryColumns) + `)
+		SELECT c.*, ` + qualified("s", subscriptionColumns) + ` FROM claimed c JOIN subscriptions s ON s.id = c.subscription_id`
+	args := []any{now.Unix()}
+	for _, p := range platforms {
+		args = append(args, p)
+	}
+	args = append(args, limit, holder, now.Add(lease).Unix(), now.Unix())
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	defer rows.Close()
+	var claims []Claim
+	for rows.Next() {
+		dd, delivery := deliveryDest()
+		sd, subscription := s.subscriptionDest()
+		if err := rows.Scan(append(dd, sd...)...); err != nil {
+			return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+		}
+		d, err := delivery()
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+		}
+		claims = append(claims, Claim{Delivery: d, Subscription: subscription()})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	// Claims come in the order of the deliveries, as on SQLite.
+	slices.SortFunc(claims, func(a, b Claim) int {
+		return cmp.Or(a.Delivery.DueAt.Compare(b.Delivery.DueAt), cmp.Compare(a.Delivery.ID, b.Delivery.ID))
+	})
+	return claims, unknown, nil
+}
+
+// qualified prefixes each of a list of columns with table and a dot.
+func qualified(table, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = table + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// claimedSubscriptions reads the subscriptions of claims, all with one
+// statement (on PostgreSQL, one round trip rather than one per claim).
+func (s *Store) claimedSubscriptions(ctx context.Context, tx *sql.Tx, claims []Claim) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	ids := make([]any, 0, len(claims))
+	seen := make(map[int64]bool, len(claims))
+	for _, c := range claims {
+		if id := c.Delivery.SubscriptionID; !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
+		WHERE id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	subs := make(map[int64]Subscription, len(ids))
+	for rows.Next() {
+		sub, err := s.scanSubscription(rows)
+		if err != nil {
+			return err
+		}
+		subs[sub.ID] = sub
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range claims {
+		id := claims[i].Delivery.SubscriptionID
+		sub, ok := subs[id]
+		if !ok {
+			return fmt.Errorf("subscription %d: %w", id, ErrNotFound)
+		}
+		claims[i].Subscription = sub
+	}
+	return rows.Close()
 }
 
 // TakeOver releases every claim that another holder than holder has on a
@@ -179,7 +320,7 @@ func (s *Store) TakeOver(ctx context.Context, holder string, resendUnknown bool,
 		return 0, 0, fmt.Errorf("store: take over claims: %w", err)
 	}
 	defer tx.Rollback()
-	released, unknown, err = s.release(ctx, tx, s.now(), `claimed_by IS NOT ?`, []any{holder}, resendUnknown, platforms)
+	released, unknown, err = s.release(ctx, tx, s.now(), `claimed_by IS DISTINCT FROM ?`, []any{holder}, resendUnknown, platforms)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: take over claims: %w", err)
 	}
@@ -217,7 +358,7 @@ func (s *Store) release(ctx context.Context, tx *sql.Tx, now time.Time, cond str
 		}
 	} else {
 		// An uncertain post ends the delivery.
-		n, err := exec(`UPDATE deliveries SET state = 'unknown', message_ids = json_insert(message_ids, '$[#]', json('null')),
+		n, err := exec(`UPDATE deliveries SET state = 'unknown', message_ids = `+s.appendMessageID(`'null'`)+`,
 				unknown = unknown + 1, inflight = NULL, claimed_by = NULL, lease_until = NULL,
 				last_error = 'interrupted while sending the post', updated_at = ?
 			WHERE inflight = 0 AND `+where, now.Unix())
@@ -227,7 +368,7 @@ func (s *Store) release(ctx context.Context, tx *sql.Tx, now time.Time, cond str
 		unknown += n
 		released += n
 		// An uncertain question is skipped.
-		n, err = exec(`UPDATE deliveries SET message_ids = json_insert(message_ids, '$[#]', json('null')),
+		n, err = exec(`UPDATE deliveries SET message_ids = `+s.appendMessageID(`'null'`)+`,
 				unknown = unknown + 1, inflight = NULL,
 				last_error = 'interrupted while sending message ' || inflight, updated_at = ?
 			WHERE inflight > 0 AND `+where, now.Unix())
@@ -297,11 +438,11 @@ func (s *Store) NextDue(ctx context.Context, holder string, platforms ...string)
 	st, err := s.prepared(ctx, `SELECT min(t) FROM (
 			SELECT * FROM (SELECT d.due_at AS t FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
 				WHERE d.state = 'pending' AND s.active = 1 AND s.platform IN `+in+`
-				ORDER BY d.due_at LIMIT 1)
+				ORDER BY d.due_at LIMIT 1) AS pending
 			UNION ALL
 			SELECT * FROM (SELECT d.lease_until + 1 AS t FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-				WHERE d.state = 'sending' AND d.claimed_by IS NOT ? AND s.platform IN `+in+`
-				ORDER BY d.lease_until LIMIT 1))`)
+				WHERE d.state = 'sending' AND d.claimed_by IS DISTINCT FROM ? AND s.platform IN `+in+`
+				ORDER BY d.lease_until LIMIT 1) AS expired) AS due`)
 	if err == nil {
 		err = st.QueryRowContext(ctx, args...).Scan(&at)
 	}
@@ -340,10 +481,20 @@ func (s *Store) queryRow(ctx context.Context, what string, dest []any, query str
 	return nil
 }
 
-// batched queues req and returns its error once it is committed.
+// batched queues req and returns its error once it is committed. On
+// PostgreSQL, which commits many transactions at once by itself and aborts
+// a whole transaction on a statement's error, req runs at once in its own.
 func (s *Store) batched(ctx context.Context, req *execRequest) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.pg() {
+		ctx := context.WithoutCancel(ctx) // as a queued statement: it runs
+		if req.dest != nil {
+			return s.db.QueryRowContext(ctx, req.query, req.args...).Scan(req.dest...)
+		}
+		req.res, req.err = s.db.ExecContext(ctx, req.query, req.args...)
+		return req.err
 	}
 	req.done = make(chan bool, 1)
 	b := &s.execs
@@ -447,6 +598,9 @@ func (s *Store) runExecs(ctx context.Context, batch []*execRequest) {
 // isConstraint reports whether err is a violation of any constraint, an
 // error that fails one statement and leaves its transaction going.
 func isConstraint(err error) bool {
+	if pgErrorClass(err) == "23" {
+		return true
+	}
 	var e *sqlite.Error
 	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
 }
@@ -500,7 +654,7 @@ func (s *Store) StartMessage(ctx context.Context, id int64, holder string, index
 	what := fmt.Sprintf("start message %d of delivery %d", index, id)
 	res, err := s.exec(ctx, what,
 		`UPDATE deliveries SET inflight = ?, updated_at = ?
-		WHERE id = ? AND `+heldBy+` AND inflight IS NULL AND json_array_length(message_ids) = ?`,
+		WHERE id = ? AND `+heldBy+` AND inflight IS NULL AND `+s.messageCount()+` = ?`,
 		index, s.now().Unix(), id, holder, index)
 	return claimResult(what, res, err)
 }
@@ -514,14 +668,14 @@ func (s *Store) MessageSent(ctx context.Context, id int64, index int, messageID 
 	if err != nil {
 		return fmt.Errorf("store: message %d of delivery %d sent: %w", index, id, err)
 	}
-	query := `UPDATE deliveries SET message_ids = json_insert(message_ids, '$[#]', json(?)), inflight = NULL, updated_at = ?
-		WHERE id = ? AND json_array_length(message_ids) = ?`
+	query := `UPDATE deliveries SET message_ids = ` + s.appendMessageID(`?`) + `, inflight = NULL, updated_at = ?
+		WHERE id = ? AND ` + s.messageCount() + ` = ?`
 	if index == 0 {
 		// The first message's time is the delivery's lateness against its
 		// slot, and where the delays of its answers start.
-		query = `UPDATE deliveries SET message_ids = json_insert(message_ids, '$[#]', json(?)), inflight = NULL, updated_at = ?,
+		query = `UPDATE deliveries SET message_ids = ` + s.appendMessageID(`?`) + `, inflight = NULL, updated_at = ?,
 			first_sent_at = coalesce(first_sent_at, ?)
-		WHERE id = ? AND json_array_length(message_ids) = ?`
+		WHERE id = ? AND ` + s.messageCount() + ` = ?`
 	}
 	now := s.now().Unix()
 	args := []any{string(idJSON), now, id, index}
@@ -541,12 +695,12 @@ func (s *Store) MessageSent(ctx context.Context, id int64, index int, messageID 
 func (s *Store) MessageUnknown(ctx context.Context, id int64, holder string, index int, lastError string) error {
 	what := fmt.Sprintf("message %d of delivery %d unknown", index, id)
 	res, err := s.exec(ctx, what,
-		`UPDATE deliveries SET message_ids = json_insert(message_ids, '$[#]', json('null')), unknown = unknown + 1,
+		`UPDATE deliveries SET message_ids = `+s.appendMessageID(`'null'`)+`, unknown = unknown + 1,
 			inflight = NULL, last_error = ?, updated_at = ?,
 			state = CASE WHEN ? = 0 THEN 'unknown' ELSE state END,
 			claimed_by = CASE WHEN ? = 0 THEN NULL ELSE claimed_by END,
 			lease_until = CASE WHEN ? = 0 THEN NULL ELSE lease_until END
-		WHERE id = ? AND `+heldBy+` AND json_array_length(message_ids) = ?`,
+		WHERE id = ? AND `+heldBy+` AND `+s.messageCount()+` = ?`,
 		lastError, s.now().Unix(), index, index, index, id, holder, index)
 	return claimResult(what, res, err)
 }
@@ -651,13 +805,19 @@ func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) (me
 			return false, fmt.Errorf("store: move subscription %d: %w", subID, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET chat_id = ? WHERE id = ?`, newChatID, subID); isUnique(err) {
-		merged = true
+	// Asked first rather than learnt from a failed UPDATE: on PostgreSQL a
+	// failed statement ends its transaction.
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM subscriptions
+		WHERE platform = ? AND chat_id = ? AND thread_id = ? AND id != ?)`,
+		moved.Platform, moved.ChatID, moved.ThreadID, subID).Scan(&merged); err != nil {
+		return false, fmt.Errorf("store: move subscription %d to %s: %w", subID, newChatID, err)
+	}
+	if merged {
 		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET active = 0, gone = 0, updated_at = ? WHERE id = ?`,
 			s.now().Unix(), subID); err != nil {
 			return false, fmt.Errorf("store: turn off subscription %d, moved to %s: %w", subID, newChatID, err)
 		}
-	} else if err != nil {
+	} else if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET chat_id = ? WHERE id = ?`, newChatID, subID); err != nil {
 		return false, fmt.Errorf("store: move subscription %d to %s: %w", subID, newChatID, err)
 	}
 	// The chat's answers move too, so its leaderboard keeps its history,
@@ -666,16 +826,16 @@ func (s *Store) MoveChat(ctx context.Context, subID int64, newChatID string) (me
 		`UPDATE answers SET chat = ? WHERE chat = ?`,
 		`INSERT INTO chat_scores (chat, learner_id, answered, correct, last_at)
 			SELECT ?, learner_id, answered, correct, last_at FROM chat_scores WHERE chat = ?
-			ON CONFLICT (chat, learner_id) DO UPDATE SET answered = answered + excluded.answered,
-				correct = correct + excluded.correct, last_at = max(last_at, excluded.last_at)`,
+			ON CONFLICT (chat, learner_id) DO UPDATE SET answered = chat_scores.answered + excluded.answered,
+				correct = chat_scores.correct + excluded.correct, last_at = max(chat_scores.last_at, excluded.last_at)`,
 		`INSERT INTO week_scores (chat, week, learner_id, answered, correct, last_at)
 			SELECT ?, week, learner_id, answered, correct, last_at FROM week_scores WHERE chat = ?
-			ON CONFLICT (chat, week, learner_id) DO UPDATE SET answered = answered + excluded.answered,
-				correct = correct + excluded.correct, last_at = max(last_at, excluded.last_at)`,
+			ON CONFLICT (chat, week, learner_id) DO UPDATE SET answered = week_scores.answered + excluded.answered,
+				correct = week_scores.correct + excluded.correct, last_at = max(week_scores.last_at, excluded.last_at)`,
 		`INSERT INTO chat_words (chat, lesson_id, term, misses, last_missed, shown)
 			SELECT ?, lesson_id, term, misses, last_missed, shown FROM chat_words WHERE chat = ?
-			ON CONFLICT (chat, lesson_id, term) DO UPDATE SET misses = misses + excluded.misses,
-				last_missed = max(last_missed, excluded.last_missed)`,
+			ON CONFLICT (chat, lesson_id, term) DO UPDATE SET misses = chat_words.misses + excluded.misses,
+				last_missed = max(chat_words.last_missed, excluded.last_missed)`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, to, from); err != nil {
 			return false, fmt.Errorf("store: move the answers of subscription %d: %w", subID, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/lesson"
 	"github.com/lessonbot/lessonbot/internal/logtest"
+	"github.com/lessonbot/lessonbot/internal/pgtest"
 	"github.com/lessonbot/lessonbot/internal/schedule"
 	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/tutor"
@@ -243,6 +244,9 @@ var startOnly = []string{
 // and on a top list (LIMIT) that sorts its rows instead of reading an
 // index in order.
 func TestQueryPlans(t *testing.T) {
+	if pgtest.ServerURL() != "" {
+		t.Skip("a SQLite test: the run without a PostgreSQL server covers it")
+	}
 	path := filepath.Join(t.TempDir(), "plans.db")
 	synctest.Test(t, func(t *testing.T) {
 		runEverything(t, path)

@@ -319,7 +319,7 @@ type ChatWord struct {
 func (s *Store) WordMissed(ctx context.Context, chat, lessonID, term string, day Day) error {
 	_, err := s.exec(ctx, fmt.Sprintf("count a miss of %q in %s", term, chat),
 		`INSERT INTO chat_words (chat, lesson_id, term, misses, last_missed) VALUES (?, ?, ?, 1, ?)
-		ON CONFLICT (chat, lesson_id, term) DO UPDATE SET misses = misses + 1, last_missed = excluded.last_missed`,
+		ON CONFLICT (chat, lesson_id, term) DO UPDATE SET misses = chat_words.misses + 1, last_missed = excluded.last_missed`,
 		chat, lessonID, term, int64(day))
 	return err
 }

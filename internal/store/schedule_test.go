@@ -89,6 +89,7 @@ func TestScheduledSubscriptions(t *testing.T) {
 // and unknown messages were recorded: a delivery left unknown then counts
 // one unknown message.
 func TestMigrationMarksUnknownMessages(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
 	db := oldSchema(t, path, 2)
@@ -118,6 +119,7 @@ func TestMigrationMarksUnknownMessages(t *testing.T) {
 }
 
 func TestLockDatabase(t *testing.T) {
+	sqliteOnly(t)
 	path := filepath.Join(t.TempDir(), "lessonbot.db")
 	if err := CheckUnlocked(path); err != nil {
 		t.Fatalf("CheckUnlocked with no lock file = %v", err)

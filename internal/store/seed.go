@@ -148,6 +148,9 @@ func SeededFile(ctx context.Context, opt SeedOptions) (string, error) {
 // check count them) in the same transaction. The history is the same for
 // the same options. It refuses a store that has chats or answers.
 func SeedDashboard(ctx context.Context, s *Store, opt SeedOptions) error {
+	if s.pg() {
+		return errors.New("store: seed: the dashboard seed writes SQLite files only")
+	}
 	opt = opt.withDefaults()
 	if len(opt.Lessons) < opt.Days {
 		return fmt.Errorf("store: seed: %d lessons for %d days: a chat gets each lesson once", len(opt.Lessons), opt.Days)
@@ -323,8 +326,8 @@ func seed(ctx context.Context, tx *sql.Tx, opt SeedOptions) error {
 			INSERT INTO rate_limits (quarter, platform, hits, retry_after_ms)
 			SELECT (? - ` + h("k") + ` % (? * 86400)) / 900 AS q, CASE k % 3 WHEN 0 THEN 'discord' ELSE 'telegram' END,
 				1 + k % 4, 1000 * (1 + ` + h("k + 1") + ` % 30)
-			FROM r WHERE true ON CONFLICT (quarter, platform) DO UPDATE SET hits = hits + excluded.hits,
-				retry_after_ms = retry_after_ms + excluded.retry_after_ms`, []any{opt.Days, now, opt.Days}},
+			FROM r WHERE true ON CONFLICT (quarter, platform) DO UPDATE SET hits = rate_limits.hits + excluded.hits,
+				retry_after_ms = rate_limits.retry_after_ms + excluded.retry_after_ms`, []any{opt.Days, now, opt.Days}},
 	}
 	for _, st := range steps {
 		if err := exec(st.query, st.args...); err != nil {

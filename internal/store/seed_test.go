@@ -15,6 +15,7 @@ import (
 // the history has what the dashboard's pages show, and the same options
 // give the same history.
 func TestSeedDashboard(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	opt := SeedOptions{Chats: 600, Answers: 5000}
 	s := openTest(t)
@@ -146,6 +147,7 @@ func seedDigest(t *testing.T, s *Store) string {
 }
 
 func TestSeededFile(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	t.Setenv("TMPDIR", t.TempDir())
 	opt := SeedOptions{Chats: 100, Answers: 500}

@@ -37,6 +37,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ErrNotFound is returned, unwrapped, when the row asked for does not exist.
@@ -66,6 +68,10 @@ var migrationFiles embed.FS
 // use; Close it to stop its committer and release the file.
 type Store struct {
 	db *sql.DB
+	// engine is SQLite or PostgreSQL; pool is PostgreSQL's pgx pool, under
+	// db, nil on SQLite.
+	engine engine
+	pool   *pgxpool.Pool
 
 	// committer is the connection the group committer writes answers on,
 	// reserved for it so a batch never waits for the pool.
@@ -97,6 +103,10 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	// lastRelease is the second, holder and platforms of ClaimDue's last
+	// look for claims whose lease ran out (see ClaimDue).
+	lastRelease atomicString
+
 	// subscriptionRows counts the subscription rows read.
 	subscriptionRows atomic.Int64
 
@@ -111,6 +121,18 @@ type Store struct {
 	now func() time.Time
 }
 
+// atomicString is a string that goroutines read and write at once.
+type atomicString struct{ v atomic.Value }
+
+// Load returns the string, "" before the first Store.
+func (a *atomicString) Load() string {
+	s, _ := a.v.Load().(string)
+	return s
+}
+
+// Store sets the string.
+func (a *atomicString) Store(s string) { a.v.Store(s) }
+
 // SetClock replaces the clock of the rows whose methods take no time
 // (created_at of a chat given without one, updated_at, the time of a
 // message sent), for tests that run on a fake clock. Call it before the
@@ -121,7 +143,13 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 // schema up to date, each migration in its own transaction. It refuses a
 // database whose schema is newer than this binary's, wrapping
 // ErrNewerSchema.
+//
+// A database that IsPostgres names (a postgres:// URL) opens a PostgreSQL
+// store instead, which several lessonbot instances may share.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if IsPostgres(path) {
+		return openPostgres(ctx, path)
+	}
 	return openDriver(ctx, "sqlite", path)
 }
 
@@ -151,20 +179,30 @@ func openDriver(ctx context.Context, driver, path string) (*Store, error) {
 		s.closeResources()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	s.startCommitter()
+	return s, nil
+}
+
+// startCommitter starts the group committer of answers.
+func (s *Store) startCommitter() {
 	s.answers = make(chan *answerRequest, maxAnswerBatch)
 	s.filled = make(chan struct{}, 1)
 	s.linger = lingerAnswers
 	s.quit = make(chan struct{})
 	s.stopped = make(chan struct{})
 	go s.commitAnswers()
-	return s, nil
 }
 
 // OpenReadOnly opens the database at path for reading only: no migration,
 // no committer, no write, so that it may run beside a lessonbot run that
 // holds the database (lessonbot db check). It fails when the file does not
 // exist.
+//
+// A PostgreSQL database opens as it is, unmigrated, for reading alike.
 func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if IsPostgres(path) {
+		return openPostgresReadOnly(ctx, path)
+	}
 	if path == "" {
 		return nil, errors.New("store: open: empty database path")
 	}
@@ -192,7 +230,12 @@ func (s *Store) SchemaVersion(ctx context.Context) (have, head int, err error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: schema version: %w", err)
 	}
-	if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
+	if s.pg() {
+		have, err = postgresVersion(ctx, s.db)
+	} else {
+		err = s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have)
+	}
+	if err != nil {
 		return 0, 0, fmt.Errorf("store: schema version: %w", err)
 	}
 	return have, len(ms), nil
@@ -203,6 +246,12 @@ func (s *Store) open(ctx context.Context, path string) error {
 	if err := migrate(ctx, s.db, path); err != nil {
 		return err
 	}
+	return s.prepareCommitter(ctx, path)
+}
+
+// prepareCommitter prepares the statements and reserves the connection
+// that the committer of answers needs.
+func (s *Store) prepareCommitter(ctx context.Context, path string) error {
 	var err error
 	if s.insertAnswer, err = s.db.PrepareContext(ctx, insertAnswerSQL); err != nil {
 		return fmt.Errorf("store: open %s: prepare: %w", path, err)
@@ -243,6 +292,9 @@ func (s *Store) closeResources() error {
 		}
 	}
 	errs = append(errs, s.db.Close())
+	if s.pool != nil {
+		s.pool.Close()
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
@@ -271,7 +323,14 @@ func (s *Store) unlockWrite() { <-s.writer }
 
 // IntegrityCheck runs PRAGMA integrity_check and returns an error carrying
 // the first problems it reports, or nil when it says "ok".
+//
+// On PostgreSQL there is nothing to run: the server checks its own pages
+// (and pg_amcheck is the operator's tool); it returns nil once the
+// database answers.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
+	if s.pg() {
+		return s.Ping(ctx)
+	}
 	return integrityCheck(ctx, s.db)
 }
 
@@ -337,7 +396,17 @@ type migration struct {
 // migrations returns the embedded migrations in order, checking that their
 // versions run 1, 2, 3... without a gap.
 func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return readMigrations(sub)
+}
+
+// readMigrations reads the migrations NNNN_name.sql of dir in order,
+// checking that their versions run 1, 2, 3... without a gap.
+func readMigrations(dir fs.FS) ([]migration, error) {
+	names, err := fs.Glob(dir, "*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +418,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil || v != i+1 {
 			return nil, fmt.Errorf("migration %s: want a name starting %04d_", base, i+1)
 		}
-		text, err := migrationFiles.ReadFile(name)
+		text, err := fs.ReadFile(dir, name)
 		if err != nil {
 			return nil, err
 		}
@@ -429,6 +498,9 @@ func migrationHook(version int) func(ctx context.Context, tx *sql.Tx) error {
 // isUnique reports whether err is a violation of a UNIQUE or PRIMARY KEY
 // constraint.
 func isUnique(err error) bool {
+	if pgUnique(err) {
+		return true
+	}
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
 		return false

@@ -12,13 +12,15 @@ import (
 	"time"
 
 	"github.com/lessonbot/lessonbot/internal/chat"
+	"github.com/lessonbot/lessonbot/internal/pgtest"
 )
 
-// openTest opens a store on a new file in t.TempDir and closes it at the
-// end of the test.
+// openTest opens a store on a new database and closes it at the end of
+// the test: a file in t.TempDir, or, when the tests run beside a
+// PostgreSQL server (pgtest.EnvURL), a new database there.
 func openTest(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "lessonbot.db"))
+	s, err := Open(context.Background(), testDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +30,26 @@ func openTest(t testing.TB) *Store {
 		}
 	})
 	return s
+}
+
+// testDatabase returns where a test's store lives: a PostgreSQL URL when
+// the tests run beside a PostgreSQL server, else a new file.
+func testDatabase(t testing.TB) string {
+	t.Helper()
+	if pgtest.ServerURL() != "" {
+		return pgtest.Database(t)
+	}
+	return filepath.Join(t.TempDir(), "lessonbot.db")
+}
+
+// sqliteOnly skips a test of what only the SQLite store has (its file, its
+// lock, its backups, its query plans) in the PostgreSQL run: the SQLite run
+// covers it.
+func sqliteOnly(t testing.TB) {
+	t.Helper()
+	if pgtest.ServerURL() != "" {
+		t.Skip("a SQLite test: the run without a PostgreSQL server covers it")
+	}
 }
 
 // latestVersion is the newest schema version embedded in the binary.
@@ -50,6 +72,7 @@ func userVersion(t testing.TB, s *Store) int {
 }
 
 func TestOpen(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	latest := latestVersion(t)
 
@@ -205,6 +228,7 @@ func TestMigrationsNumbered(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 
 	t.Run("ErrRecordAnswerAfterClose", func(t *testing.T) {
@@ -288,6 +312,7 @@ func TestIntegrityCheck(t *testing.T) {
 }
 
 func TestDSN(t *testing.T) {
+	sqliteOnly(t)
 	tests := []struct {
 		name, path, want string
 	}{

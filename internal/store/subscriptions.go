@@ -117,7 +117,17 @@ const subscriptionColumns = `id, platform, chat_id, thread_id, kind, hour, minut
 // scanSubscription reads one row of subscriptionColumns, and counts it
 // (see SubscriptionRowsRead).
 func (s *Store) scanSubscription(row interface{ Scan(...any) error }) (Subscription, error) {
-	s.subscriptionRows.Add(1)
+	dest, finish := s.subscriptionDest()
+	if err := row.Scan(dest...); err != nil {
+		return Subscription{}, err
+	}
+	return finish(), nil
+}
+
+// subscriptionDest returns the destinations of a row of
+// subscriptionColumns, for Scan, and what makes a Subscription of them
+// (and counts it) once it has run.
+func (s *Store) subscriptionDest() ([]any, func() Subscription) {
 	var (
 		sub       Subscription
 		kind      string
@@ -127,22 +137,22 @@ func (s *Store) scanSubscription(row interface{ Scan(...any) error }) (Subscript
 		createdAt int64
 		summary   sql.NullBool
 	)
-	err := row.Scan(&sub.ID, &sub.Address.Platform, &sub.Address.ChatID, &sub.Address.ThreadID, &kind,
+	dest := []any{&sub.ID, &sub.Address.Platform, &sub.Address.ChatID, &sub.Address.ThreadID, &kind,
 		&sub.Hour, &sub.Minute, &sub.Zone, &weekdays, &sub.Level, &sub.Language, &paused, &active,
-		&sub.CreatedBy, &createdAt, &summary)
-	if err != nil {
-		return Subscription{}, err
+		&sub.CreatedBy, &createdAt, &summary}
+	return dest, func() Subscription {
+		s.subscriptionRows.Add(1)
+		sub.Kind = chat.Kind(kind)
+		sub.Weekdays = Weekdays(weekdays)
+		sub.PausedUntil = fromNullUnix(paused)
+		sub.Active = active
+		sub.CreatedAt = fromUnix(createdAt)
+		if summary.Valid {
+			on := summary.Bool
+			sub.Summary = &on
+		}
+		return sub
 	}
-	sub.Kind = chat.Kind(kind)
-	sub.Weekdays = Weekdays(weekdays)
-	sub.PausedUntil = fromNullUnix(paused)
-	sub.Active = active
-	sub.CreatedAt = fromUnix(createdAt)
-	if summary.Valid {
-		on := summary.Bool
-		sub.Summary = &on
-	}
-	return sub, nil
 }
 
 // Chat returns the row of the chat at addr, or ErrNotFound when the bot has
