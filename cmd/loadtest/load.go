@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,16 +83,13 @@ func (l load) run(ctx context.Context, progress io.Writer) (report, error) {
 	if err != nil {
 		return report{}, err
 	}
-	api := telegramtest.NewFakeAPI(token)
-	api.SetLatency(l.latency)
-	api.LimitSends(l.rate, max(1, l.burst), 1)
-	srv := httptest.NewServer(api)
-	defer srv.Close()
+	api := newFakeTelegram(l.rate, l.burst, l.latency)
+	defer api.Close()
 
 	cfg := filepath.Join(dir, "config.yaml")
 	// Only keys every lessonbot knows: an older build refuses unknown ones.
 	body := fmt.Sprintf("database: %q\nlessons: %q\ntelegram:\n  api_url: %q\n  rate:\n    messages_per_second: %g\n    per_chat_per_second: 1\n",
-		filepath.Join(dir, "lessonbot.db"), lessons, srv.URL, l.rate)
+		filepath.Join(dir, "lessonbot.db"), lessons, api.URL(), l.rate)
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		return report{}, err
 	}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// pgdb is the instances mode's own view of the shared PostgreSQL database:
+// it seeds the subscriptions and reads the leases and the outbox, in SQL of
+// its own, so that it checks lessonbot rather than trusting lessonbot's
+// store code.
+type pgdb struct{ pool *pgxpool.Pool }
+
+func openPG(ctx context.Context, url string) (*pgdb, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return &pgdb{pool: pool}, nil
+}
+
+func (d *pgdb) Close() { d.pool.Close() }
+
+// hasSchema tells whether the database has lessonbot's tables.
+func (d *pgdb) hasSchema(ctx context.Context) (bool, error) {
+	var name *string
+	err := d.pool.QueryRow(ctx, `SELECT to_regclass('subscriptions')::text`).Scan(&name)
+	return name != nil, err
+}
+
+// chatsKnown counts the chats the database knows.
+func (d *pgdb) chatsKnown(ctx context.Context) (int, error) {
+	var n int
+	err := d.pool.QueryRow(ctx, `SELECT count(*) FROM subscriptions`).Scan(&n)
+	return n, err
+}
+
+// seed subscribes n private Telegram chats, ids firstChat on, to a lesson
+// every day at hour:minute UTC, as /subscribe would have.
+func (d *pgdb) seed(ctx context.Context, n, hour, minute int, now time.Time) error {
+	_, err := d.pool.Exec(ctx, `
+		INSERT INTO subscriptions (platform, chat_id, kind, hour, minute, zone, weekdays, active, created_at)
+		SELECT 'telegram', ($1::bigint + g)::text, 'private', $2, $3, 'UTC', 127, 1, $4
+		FROM generate_series(0, $5::bigint - 1) AS g`,
+		firstChat, hour, minute, now.Unix(), n)
+	if err != nil {
+		return fmt.Errorf("seeding %d subscriptions: %w", n, err)
+	}
+	return nil
+}
+
+// lease is a role's lease row.
+type lease struct {
+	role, holder string
+	// live tells that it had not expired by the database's clock.
+	live bool
+}
+
+// pid returns the process id in the holder id "host:pid:random".
+func (l lease) pid() (int, error) {
+	f := strings.Split(l.holder, ":")
+	if len(f) < 3 {
+		return 0, fmt.Errorf("holder %q is not host:pid:random", l.holder)
+	}
+	return strconv.Atoi(f[len(f)-2])
+}
+
+// senderLease returns the Telegram sender's lease, or false when no row
+// holds it.
+func (d *pgdb) senderLease(ctx context.Context) (lease, bool, error) {
+	var l lease
+	err := d.pool.QueryRow(ctx, `
+		SELECT role, holder, expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+		FROM leases WHERE role LIKE 'sender:telegram:%'`).Scan(&l.role, &l.holder, &l.live)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return lease{}, false, nil
+	}
+	return l, err == nil, err
+}
+
+// outbox is the outbox's state at an instant.
+type outbox struct {
+	rows int
+	// subscriptions counts the distinct subscriptions that have a row.
+	subscriptions int
+	byState       map[string]int
+	unknown       int // the sum of deliveries.unknown
+}
+
+// open counts the rows not yet in a terminal state.
+func (o outbox) open() int { return o.byState["pending"] + o.byState["sending"] }
+
+func (d *pgdb) outbox(ctx context.Context) (outbox, error) {
+	o := outbox{byState: map[string]int{}}
+	rows, err := d.pool.Query(ctx, `SELECT state, count(*), coalesce(sum(unknown), 0) FROM deliveries GROUP BY state`)
+	if err != nil {
+		return o, err
+	}
+	for rows.Next() {
+		var state string
+		var n, unknown int
+		if err := rows.Scan(&state, &n, &unknown); err != nil {
+			rows.Close()
+			return o, err
+		}
+		o.byState[state] = n
+		o.rows += n
+		o.unknown += unknown
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return o, err
+	}
+	err = d.pool.QueryRow(ctx, `SELECT count(DISTINCT subscription_id) FROM deliveries`).Scan(&o.subscriptions)
+	return o, err
+}
+
+// underWay counts the deliveries a holder left being sent with a message
+// recorded as under way (the messages of uncertain fate it leaves).
+func (d *pgdb) underWay(ctx context.Context, holder string) (int, error) {
+	var n int
+	err := d.pool.QueryRow(ctx, `
+		SELECT count(*) FROM deliveries
+		WHERE state = 'sending' AND claimed_by = $1 AND inflight IS NOT NULL`, holder).Scan(&n)
+	return n, err
+}
+
+// perDelivery returns the number of messages of a delivery sent in full,
+// or 0 when none is yet.
+func (d *pgdb) perDelivery(ctx context.Context) (int, error) {
+	var ids string
+	err := d.pool.QueryRow(ctx, `SELECT message_ids FROM deliveries WHERE state = 'sent' AND unknown = 0 LIMIT 1`).Scan(&ids)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal([]byte(ids), &list); err != nil {
+		return 0, fmt.Errorf("message_ids %q: %w", ids, err)
+	}
+	return len(list), nil
+}
+
+// recorded is a delivery as its row says it went.
+type recorded struct {
+	chat    string
+	state   string
+	unknown int
+	// messages are the ids of the messages recorded as sent; uncertain
+	// counts the messages recorded as of unknown fate (null ids).
+	messages  []int
+	uncertain int
+}
+
+// deliveries returns every delivery row with its chat.
+func (d *pgdb) deliveries(ctx context.Context) ([]recorded, error) {
+	rows, err := d.pool.Query(ctx, `
+		SELECT s.chat_id, d.state, d.unknown, d.message_ids
+		FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []recorded
+	for rows.Next() {
+		var r recorded
+		var ids string
+		if err := rows.Scan(&r.chat, &r.state, &r.unknown, &ids); err != nil {
+			return nil, err
+		}
+		var list []json.RawMessage
+		if err := json.Unmarshal([]byte(ids), &list); err != nil {
+			return nil, fmt.Errorf("message_ids %q: %w", ids, err)
+		}
+		for _, raw := range list {
+			if string(raw) == "null" {
+				r.uncertain++ // a message of unknown fate
+				continue
+			}
+			// An id is stored as a string; a number would do as well.
+			id, err := strconv.Atoi(strings.Trim(string(raw), `"`))
+			if err != nil {
+				return nil, fmt.Errorf("message id %s: %w", raw, err)
+			}
+			r.messages = append(r.messages, id)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
