@@ -325,7 +325,7 @@ func TestActiveRate(t *testing.T) {
 func TestLostFigures(t *testing.T) {
 	sent := []telegramtest.SentMessage{
 		{ChatID: fmt.Sprint(firstChat), MessageID: 1}, {ChatID: fmt.Sprint(firstChat), MessageID: 2},
-		{ChatID: fmt.Sprint(firstChat + 1), MessageID: 3}, // arrived, though unknown to lessonbot
+		{ChatID: fmt.Sprint(firstChat + 1), MessageID: 3, At: time.Unix(100, 0)}, // arrived, though unknown to lessonbot
 		{ChatID: fmt.Sprint(firstChat + 2), MessageID: 4},
 	}
 	recs := []recorded{
@@ -336,8 +336,8 @@ func TestLostFigures(t *testing.T) {
 		{chat: fmt.Sprint(firstChat + 4), state: "failed"},
 	}
 	lost, missing, arrived, detail := lostFigures(recs, sent, 6, 2)
-	if lost != 1+2+1 || missing != 1 || arrived != 1 {
-		t.Errorf("lostFigures = lost %d, missing %d, arrived %d (%q); want 4, 1, 1", lost, missing, arrived, detail)
+	if lost != 1+2+1 || missing != 1 || len(arrived) != 1 || !arrived[0].Equal(sent[2].At) {
+		t.Errorf("lostFigures = lost %d, missing %d, arrived %v (%q); want 4, 1, one", lost, missing, arrived, detail)
 	}
 }
 
@@ -351,5 +351,18 @@ func TestHolderPid(t *testing.T) {
 	}
 	if w := recordAheadWindow(300); w != 15 {
 		t.Errorf("recordAheadWindow(300) = %d, want 15", w)
+	}
+}
+
+func TestArrivedByKill(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	kills := []kill{
+		{at: t0, exited: t0.Add(5 * time.Millisecond)},
+		{at: t0.Add(20 * time.Second), exited: t0.Add(20*time.Second + 5*time.Millisecond)},
+	}
+	arrived := []time.Time{t0.Add(-30 * time.Millisecond), t0.Add(2 * time.Millisecond), t0.Add(19 * time.Second), t0.Add(time.Hour)}
+	n, before := arrivedByKill(kills, arrived)
+	if fmt.Sprint(n, before) != "[2 1] [1 1]" {
+		t.Errorf("arrivedByKill = %v %v, want [2 1] [1 1]", n, before)
 	}
 }

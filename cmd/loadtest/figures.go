@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
+)
+
+// inFlightAt counts the sendMessage calls received before exited (the
+// killed process's end: no other process sends between the kill and
+// then) that had no answer yet at the kill.
+func inFlightAt(sends []sendCall, at, exited time.Time) int {
+	n := 0
+	for _, c := range sends {
+		if c.received.Before(exited) && (c.answered.IsZero() || !c.answered.Before(at)) {
+			n++
+		}
+	}
+	return n
+}
+
+// lastAccepted returns the answer time of the last accepted send.
+func lastAccepted(sends []sendCall) time.Time {
+	var last time.Time
+	for _, c := range sends {
+		if c.accepted() && c.answered.After(last) {
+			last = c.answered
+		}
+	}
+	return last
+}
+
+// period is a time a sender was active: from the first accepted send
+// after the fan-out began or a failover, to the kill that ended it or the
+// last send.
+type period struct{ from, to time.Time }
+
+// activeRate counts the sends accepted in the periods, and their total
+// length.
+func activeRate(sends []sendCall, periods []period) (msgs int, active time.Duration) {
+	for _, p := range periods {
+		if !p.to.After(p.from) {
+			continue
+		}
+		active += p.to.Sub(p.from)
+		for _, c := range sends {
+			if c.accepted() && !c.answered.Before(p.from) && !c.answered.After(p.to) {
+				msgs++
+			}
+		}
+	}
+	return msgs, active
+}
+
+// helpReplies counts the chats of the /help commands (the n chats after
+// the slot's) that got a reply.
+func helpReplies(sent []telegramtest.SentMessage, chats, n int) int {
+	got := map[string]bool{}
+	for _, m := range sent {
+		for i := range n {
+			if m.ChatID == fmt.Sprint(firstChat+chats+i) {
+				got[m.ChatID] = true
+			}
+		}
+	}
+	return len(got)
+}
+
+// lostFigures compares the outbox with what the fake accepted. lost counts
+// the messages lessonbot recorded as sent that the fake did not accept for
+// that chat, the messages missing from a delivery recorded as sent in
+// full (fewer ids, known or unknown, than per), and the deliveries that
+// failed or found no lesson; missingChats counts the slot's chats without
+// a delivery; arrived counts the messages of unknown fate that did reach
+// the fake, by when the fake accepted them (a kill after the fake accepted
+// a send, before lessonbot recorded it).
+func lostFigures(recs []recorded, sent []telegramtest.SentMessage, chats, per int) (lost, missingChats int, arrived []time.Time, detail []string) {
+	accepted := map[string]map[int]time.Time{}
+	for _, m := range sent {
+		if accepted[m.ChatID] == nil {
+			accepted[m.ChatID] = map[int]time.Time{}
+		}
+		accepted[m.ChatID][m.MessageID] = m.At
+	}
+	note := func(format string, args ...any) {
+		if len(detail) < 5 {
+			detail = append(detail, fmt.Sprintf(format, args...))
+		}
+	}
+	have := map[string]bool{}
+	for _, r := range recs {
+		have[r.chat] = true
+		for _, id := range r.messages {
+			if _, ok := accepted[r.chat][id]; !ok {
+				lost++
+				note("chat %s: message %d recorded as sent, not accepted by the fake", r.chat, id)
+			}
+		}
+		switch r.state {
+		case "sent":
+			if n := len(r.messages) + r.uncertain; per > 0 && n < per {
+				lost += per - n
+				note("chat %s: sent with %d of %d messages", r.chat, n, per)
+			}
+		case "failed", "exhausted":
+			lost++
+			note("chat %s: delivery %s", r.chat, r.state)
+		}
+		if r.uncertain > 0 {
+			for id, at := range accepted[r.chat] {
+				if !slices.Contains(r.messages, id) {
+					arrived = append(arrived, at)
+				}
+			}
+		}
+	}
+	for i := range chats {
+		if !have[fmt.Sprint(firstChat+i)] {
+			missingChats++
+		}
+	}
+	if missingChats > 0 {
+		note("%d chats of the slot have no delivery", missingChats)
+	}
+	return lost, missingChats, arrived, detail
+}
+
+// arrivedByKill attributes each message of unknown fate that did reach
+// the fake (accepted at the given times) to the first kill whose process
+// ended after it was accepted, and counts per kill those and those
+// accepted before the SIGKILL (the answer came, lessonbot had not yet
+// recorded it).
+func arrivedByKill(kills []kill, arrived []time.Time) (n, before []int) {
+	n, before = make([]int, len(kills)), make([]int, len(kills))
+	for _, at := range arrived {
+		for k, kl := range kills {
+			if !at.After(kl.exited) {
+				n[k]++
+				if at.Before(kl.at) {
+					before[k]++
+				}
+				break
+			}
+		}
+	}
+	return n, before
+}
+
+// slotLog returns, for one instance's logs, a line per "slot due" or
+// "caught up missed slots" entry: which process wrote how many rows.
+func slotLog(name string, logs []string) []string {
+	var out []string
+	for g, path := range logs {
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var e struct {
+				Msg        string `json:"msg"`
+				Deliveries *int   `json:"deliveries"`
+				Time       string `json:"time"`
+			}
+			if json.Unmarshal(sc.Bytes(), &e) != nil || (e.Msg != "slot due" && e.Msg != "caught up missed slots") || e.Deliveries == nil {
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s process %d: %q, %d rows written", name, g+1, e.Msg, *e.Deliveries))
+		}
+		f.Close()
+	}
+	return out
+}
+
+// print writes the report: each figure with what it counts.
+func (r *clusterReport) print(w io.Writer, c cluster) {
+	fmt.Fprintf(w, "lessonbot %s × %d instances on one PostgreSQL, webhook through a round-robin proxy; %d chats due at %s UTC; fake Bot API %g messages/s (burst %d), %v per call\n",
+		c.bin, c.instances, c.chats, r.slot.Format("15:04"), c.rate, c.burst, c.latency)
+	fmt.Fprintf(w, "wall time: %v (of which from the slot to every delivery ended: %v)\n", round(r.wall), round(durationOrZero(r.slot, r.fanOutEnd)))
+	fmt.Fprintf(w, "webhook: setWebhook called %d times (every start); %d /help updates posted through the proxy, %d answers not 2xx and posted again, %d chats got a reply; proxy: requests per instance %v, %d passed over from an instance that refused\n",
+		r.webhookSets, r.hook.updates, r.hook.retried, r.helpReplies, r.proxyServed, r.proxyPassed)
+	fmt.Fprintf(w, "scheduler: %d instances running at the slot; deliveries rows %d for %d due chats (%d distinct subscriptions; want exactly %d)\n",
+		r.atSlot, r.final.rows, c.chats, r.final.subscriptions, c.chats)
+	for _, l := range r.slotLogs {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
+	fmt.Fprintf(w, "lesson: %d messages per delivery (post + %d questions)\n", r.perDelivery, c.questions)
+	rate := 0.0
+	if r.activeTime > 0 {
+		rate = float64(r.activeMsgs) / r.activeTime.Seconds()
+	}
+	fmt.Fprintf(w, "rate: %d sends accepted in %v while a sender was active (from the first accepted send after each (re)start to the kill, or to the last send) = %.1f/s = %.3f of %g (want ≥ 0.95)\n",
+		r.activeMsgs, round(r.activeTime), rate, rate/c.rate, c.rate)
+	fmt.Fprintf(w, "429s: %d (want 0); duplicates (a chat sent the same text twice, from the slot on): %d of %d lesson messages (want 0)\n",
+		r.rateLimited, r.duplicates, r.lessonMsgs)
+	states := make([]string, 0, len(r.final.byState))
+	for s, n := range r.final.byState {
+		states = append(states, fmt.Sprintf("%s %d", s, n))
+	}
+	slices.Sort(states)
+	fmt.Fprintf(w, "end: deliveries by state: %s; not terminal (pending or sending): %d (want 0)\n", strings.Join(states, ", "), r.final.open())
+	fmt.Fprintf(w, "lost: %d (messages recorded sent that the fake did not accept + messages missing from deliveries recorded sent + failed or exhausted deliveries; want 0); chats without a delivery: %d; unknown messages that did arrive: %d\n",
+		r.lost, r.missingChats, len(r.arrivedAnyway))
+	for _, d := range r.lostDetail {
+		fmt.Fprintf(w, "  %s\n", d)
+	}
+	window := recordAheadWindow(c.rate)
+	var maxFail time.Duration
+	bound, failovers := 0, make([]string, 0, len(r.kills))
+	for _, k := range r.kills {
+		bound += k.inFlight + window
+		failovers = append(failovers, round(k.failoverTime()).String())
+		maxFail = max(maxFail, k.failoverTime())
+	}
+	fmt.Fprintf(w, "kills: %d of %d (SIGKILL of the sender lease's holder, a new process started in its place at once)\n", len(r.kills), c.kills)
+	arrived, before := arrivedByKill(r.kills, r.arrivedAnyway)
+	for n, k := range r.kills {
+		unknown := r.final.unknown - k.unknownBefore
+		if n+1 < len(r.kills) {
+			unknown = r.kills[n+1].unknownBefore - k.unknownBefore
+		}
+		fmt.Fprintf(w, "  kill %d: lessonbot-%d pid %d → pid %d after %v of sending; failover %v; in flight at the fake %d + window %d; rows it left under way %d; unknown added by the next kill %d, of which arrived %d (accepted before the SIGKILL %d)\n",
+			n+1, k.instance+1, k.pid, k.newPid, round(k.at.Sub(k.from)), round(k.failoverTime()), k.inFlight, window, k.underWay, unknown, arrived[n], before[n])
+	}
+	fmt.Fprintf(w, "failover (SIGKILL to the next accepted send): max %v (want ≤ %v); each: %s\n", round(maxFail), c.failover, strings.Join(failovers, " "))
+	fmt.Fprintf(w, "unknown messages: %d (sum of deliveries.unknown) against the in-flight bound %d (Σ over the kills of the sends the fake had received from the killed process and not answered at the kill + the record-ahead window max(2, ⌈50 ms × rate⌉) = %d)\n",
+		r.final.unknown, bound, window)
+	for i, err := range r.stopErrs {
+		if err != nil {
+			fmt.Fprintf(w, "stop: lessonbot-%d: %v\n", i+1, err)
+		}
+	}
+	fmt.Fprintf(w, "stop: leases left after every instance stopped (SIGTERM): %d\n", r.leasesLeft)
+}
+
+func durationOrZero(from, to time.Time) time.Duration {
+	if from.IsZero() || to.IsZero() {
+		return 0
+	}
+	return to.Sub(from)
+}
+
+// missed lists the goals the run missed.
+func (r *clusterReport) missed(c cluster) []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	if !r.webhookOK {
+		add("webhook: %d of %d chats got their reply through the proxy", r.helpReplies, 2*c.instances)
+	}
+	if r.atSlot != c.instances {
+		add("scheduler: %d instances running at the slot, not %d", r.atSlot, c.instances)
+	}
+	if r.final.rows != c.chats || r.final.subscriptions != c.chats {
+		add("scheduler: %d deliveries rows for %d subscriptions, want exactly %d", r.final.rows, r.final.subscriptions, c.chats)
+	}
+	if r.activeTime <= 0 || float64(r.activeMsgs)/r.activeTime.Seconds() < 0.95*c.rate {
+		add("rate below 0.95 of %g", c.rate)
+	}
+	if r.rateLimited > 0 {
+		add("%d 429s", r.rateLimited)
+	}
+	if r.duplicates > 0 {
+		add("%d duplicates", r.duplicates)
+	}
+	if r.final.open() > 0 {
+		add("%d deliveries not terminal", r.final.open())
+	}
+	if r.lost > 0 || r.missingChats > 0 {
+		add("%d messages lost, %d chats without a delivery", r.lost, r.missingChats)
+	}
+	if len(r.kills) < c.kills {
+		add("%d kills of %d", len(r.kills), c.kills)
+	}
+	bound := 0
+	for n, k := range r.kills {
+		if f := k.failoverTime(); f < 0 || f > c.failover {
+			add("kill %d: failover %v, want ≤ %v", n+1, round(f), c.failover)
+		}
+		bound += k.inFlight + recordAheadWindow(c.rate)
+	}
+	if r.final.unknown > bound {
+		add("%d unknown messages, more than the %d in flight at the kills", r.final.unknown, bound)
+	}
+	return out
+}
