@@ -27,10 +27,15 @@ type fakeTelegram struct {
 
 	mu    sync.Mutex
 	sends []sendCall
+	// calls counts the other calls answered 200, by process and method.
+	calls map[string]map[string]int
 }
 
 // sendCall is one sendMessage call as the fake saw it.
 type sendCall struct {
+	// by names the process that made it, from the base URL it was given
+	// (processURL); empty for the plain URL.
+	by string
 	// received is when its handler started (the request read); answered
 	// is when the handler returned.
 	received, answered time.Time
@@ -50,7 +55,7 @@ func newFakeTelegram(rate float64, burst int, latency time.Duration) *fakeTelegr
 	api := telegramtest.NewFakeAPI(token)
 	api.SetLatency(latency)
 	api.LimitSends(rate, max(1, burst), 1)
-	f := &fakeTelegram{FakeAPI: api}
+	f := &fakeTelegram{FakeAPI: api, calls: map[string]map[string]int{}}
 	f.srv = httptest.NewServer(f)
 	return f
 }
@@ -61,14 +66,34 @@ func (f *fakeTelegram) URL() string { return f.srv.URL }
 // Close stops the fake's server.
 func (f *fakeTelegram) Close() { f.srv.Close() }
 
+// processURL is the base URL to give the process named tag: the fake
+// serves it as URL() and tells the process's calls apart by it.
+func (f *fakeTelegram) processURL(tag string) string { return f.srv.URL + "/p/" + tag }
+
 func (f *fakeTelegram) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasSuffix(r.URL.Path, "/sendMessage") {
-		f.FakeAPI.ServeHTTP(w, r)
+	var by string
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/p/"); ok {
+		tag, path, _ := strings.Cut(rest, "/")
+		by = tag
+		r = r.Clone(r.Context())
+		r.URL.Path, r.URL.RawPath = "/"+path, ""
+	}
+	if method := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]; method != "sendMessage" {
+		sw := &statusWriter{ResponseWriter: w}
+		f.FakeAPI.ServeHTTP(sw, r)
+		if sw.status == http.StatusOK {
+			f.mu.Lock()
+			if f.calls[by] == nil {
+				f.calls[by] = map[string]int{}
+			}
+			f.calls[by][method]++
+			f.mu.Unlock()
+		}
 		return
 	}
 	f.mu.Lock()
 	i := len(f.sends)
-	f.sends = append(f.sends, sendCall{received: time.Now()})
+	f.sends = append(f.sends, sendCall{by: by, received: time.Now()})
 	f.mu.Unlock()
 	sw := &statusWriter{ResponseWriter: w}
 	f.FakeAPI.ServeHTTP(sw, r)
@@ -85,19 +110,28 @@ func (f *fakeTelegram) Sends() []sendCall {
 }
 
 // firstAccepted returns the answer time of the first accepted send whose
-// request came after after, or false when there is none yet.
-func (f *fakeTelegram) firstAccepted(after time.Time) (time.Time, bool) {
+// request came after after, from any process but except, or false when
+// there is none yet.
+func (f *fakeTelegram) firstAccepted(after time.Time, except string) (time.Time, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var first time.Time
 	// Calls are logged as they come, so those after "after" are a tail.
 	for i := len(f.sends) - 1; i >= 0 && f.sends[i].received.After(after); i-- {
 		c := f.sends[i]
-		if c.accepted() && (first.IsZero() || c.answered.Before(first)) {
+		if c.accepted() && c.by != except && (first.IsZero() || c.answered.Before(first)) {
 			first = c.answered
 		}
 	}
 	return first, !first.IsZero()
+}
+
+// called counts the calls of method by process by that the fake answered
+// 200 (sendMessage aside: see Sends).
+func (f *fakeTelegram) called(by, method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[by][method]
 }
 
 // acceptedCount counts the accepted sends so far.

@@ -13,13 +13,33 @@ import (
 	"github.com/lessonbot/lessonbot/internal/telegram/telegramtest"
 )
 
-// inFlightAt counts the sendMessage calls received before exited (the
-// killed process's end: no other process sends between the kill and
-// then) that had no answer yet at the kill.
-func inFlightAt(sends []sendCall, at, exited time.Time) int {
+// inFlightAt counts the sendMessage calls of process by that had no
+// answer yet at the instant at: received before it, or after it (a
+// request already on its way when the process was killed at at).
+func inFlightAt(sends []sendCall, at time.Time, by string) int {
 	n := 0
 	for _, c := range sends {
-		if c.received.Before(exited) && (c.answered.IsZero() || !c.answered.Before(at)) {
+		if c.by == by && (c.answered.IsZero() || !c.answered.Before(at)) {
+			n++
+		}
+	}
+	return n
+}
+
+// senderSwitches counts, among the sends accepted from from on in the
+// order of their answers, the times the process that sent changed: one
+// per failover while a single process at a time sends.
+func senderSwitches(sends []sendCall, from time.Time) int {
+	var acc []sendCall
+	for _, c := range sends {
+		if c.accepted() && !c.answered.Before(from) {
+			acc = append(acc, c)
+		}
+	}
+	slices.SortStableFunc(acc, func(a, b sendCall) int { return a.answered.Compare(b.answered) })
+	n := 0
+	for i := 1; i < len(acc); i++ {
+		if acc[i].by != acc[i-1].by {
 			n++
 		}
 	}
@@ -185,8 +205,8 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 	fmt.Fprintf(w, "lessonbot %s × %d instances on one PostgreSQL, webhook through a round-robin proxy; %d chats due at %s UTC; fake Bot API %g messages/s (burst %d), %v per call\n",
 		c.bin, c.instances, c.chats, r.slot.Format("15:04"), c.rate, c.burst, c.latency)
 	fmt.Fprintf(w, "wall time: %v (of which from the slot to every delivery ended: %v)\n", round(r.wall), round(durationOrZero(r.slot, r.fanOutEnd)))
-	fmt.Fprintf(w, "webhook: setWebhook called %d times (every start); %d /help updates posted through the proxy, %d answers not 2xx and posted again, %d chats got a reply; proxy: requests per instance %v, %d passed over from an instance that refused\n",
-		r.webhookSets, r.hook.updates, r.hook.retried, r.helpReplies, r.proxyServed, r.proxyPassed)
+	fmt.Fprintf(w, "webhook: setWebhook called %d times, by every instance; %d /help updates posted through the proxy (answers by HTTP status %v; %d not 2xx, posted again), %d chats got a reply; proxy: requests per instance %v, %d passed over from an instance that refused\n",
+		r.webhookSets, r.hook.updates, r.hook.statuses, r.hook.retried, r.helpReplies, r.proxyServed, r.proxyPassed)
 	fmt.Fprintf(w, "scheduler: %d instances running at the slot; deliveries rows %d for %d due chats (%d distinct subscriptions; want exactly %d)\n",
 		r.atSlot, r.final.rows, c.chats, r.final.subscriptions, c.chats)
 	for _, l := range r.slotLogs {
@@ -199,6 +219,7 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 	}
 	fmt.Fprintf(w, "rate: %d sends accepted in %v while a sender was active (from the first accepted send after each (re)start to the kill, or to the last send) = %.1f/s = %.3f of %g (want ≥ 0.95)\n",
 		r.activeMsgs, round(r.activeTime), rate, rate/c.rate, c.rate)
+	fmt.Fprintf(w, "one sender at a time: the process whose sends the fake accepted changed %d times from the slot on (want %d, once per kill)\n", r.switches, len(r.kills))
 	fmt.Fprintf(w, "429s: %d (want 0); duplicates (a chat sent the same text twice, from the slot on): %d of %d lesson messages (want 0)\n",
 		r.rateLimited, r.duplicates, r.lessonMsgs)
 	states := make([]string, 0, len(r.final.byState))
@@ -227,11 +248,12 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 		if n+1 < len(r.kills) {
 			unknown = r.kills[n+1].unknownBefore - k.unknownBefore
 		}
-		fmt.Fprintf(w, "  kill %d: lessonbot-%d pid %d → pid %d after %v of sending; failover %v; in flight at the fake %d + window %d; rows it left under way %d; unknown added by the next kill %d, of which arrived %d (accepted before the SIGKILL %d)\n",
-			n+1, k.instance+1, k.pid, k.newPid, round(k.at.Sub(k.from)), round(k.failoverTime()), k.inFlight, window, k.underWay, unknown, arrived[n], before[n])
+		sent, active := activeRate(r.sends, []period{{k.from, k.at}})
+		fmt.Fprintf(w, "  kill %d: %s pid %d → pid %d after %d sends in %v (%.0f/s); failover %v; in flight at the fake %d + window %d; rows it left under way %d; unknown added by the next kill %d, of which arrived %d (accepted before the SIGKILL %d)\n",
+			n+1, k.tag, k.pid, k.newPid, sent, round(active), float64(sent)/max(active.Seconds(), 1e-9), round(k.failoverTime()), k.inFlight, window, k.underWay, unknown, arrived[n], before[n])
 	}
 	fmt.Fprintf(w, "failover (SIGKILL to the next accepted send): max %v (want ≤ %v); each: %s\n", round(maxFail), c.failover, strings.Join(failovers, " "))
-	fmt.Fprintf(w, "unknown messages: %d (sum of deliveries.unknown) against the in-flight bound %d (Σ over the kills of the sends the fake had received from the killed process and not answered at the kill + the record-ahead window max(2, ⌈50 ms × rate⌉) = %d)\n",
+	fmt.Fprintf(w, "unknown messages: %d (sum of deliveries.unknown) against the in-flight bound %d (Σ over the kills of the killed process's sends the fake had not answered at the kill, received before it or on their way + the record-ahead window max(2, ⌈50 ms × rate⌉) = %d)\n",
 		r.final.unknown, bound, window)
 	for i, err := range r.stopErrs {
 		if err != nil {
@@ -252,8 +274,8 @@ func durationOrZero(from, to time.Time) time.Duration {
 func (r *clusterReport) missed(c cluster) []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
-	if !r.webhookOK {
-		add("webhook: %d of %d chats got their reply through the proxy", r.helpReplies, 2*c.instances)
+	if !r.webhookOK || r.hook.retried > 0 {
+		add("webhook: %d of %d chats got their reply through the proxy, %d posts answered other than 2xx (%v)", r.helpReplies, 2*c.instances, r.hook.retried, r.hook.statuses)
 	}
 	if r.atSlot != c.instances {
 		add("scheduler: %d instances running at the slot, not %d", r.atSlot, c.instances)
@@ -266,6 +288,9 @@ func (r *clusterReport) missed(c cluster) []string {
 	}
 	if r.rateLimited > 0 {
 		add("%d 429s", r.rateLimited)
+	}
+	if r.switches != len(r.kills) {
+		add("the sending process changed %d times for %d kills: two processes sent at once", r.switches, len(r.kills))
 	}
 	if r.duplicates > 0 {
 		add("%d duplicates", r.duplicates)

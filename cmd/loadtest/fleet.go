@@ -19,10 +19,12 @@ import (
 // its configuration (and so its ports) across restarts; each process it
 // runs writes its own log, NAME-GEN.log.
 type fleet struct {
-	bin  string
-	dir  string
-	env  []string
-	args func(i int) []string // the arguments of instance i's process
+	bin string
+	dir string
+	env []string
+	// args returns the arguments of process gen (1, 2...) of instance i,
+	// and may write its configuration.
+	args func(i, gen int) ([]string, error)
 
 	mu    sync.Mutex
 	insts []*member
@@ -44,7 +46,7 @@ type member struct {
 	pids     []int // every process started, in order
 }
 
-func newFleet(bin, dir string, env []string, n int, ready func(i int) string, args func(i int) []string) *fleet {
+func newFleet(bin, dir string, env []string, n int, ready func(i int) string, args func(i, gen int) ([]string, error)) *fleet {
 	f := &fleet{bin: bin, dir: dir, env: env, args: args}
 	for i := range n {
 		f.insts = append(f.insts, &member{name: fmt.Sprintf("lessonbot-%d", i+1), ready: ready(i)})
@@ -60,13 +62,17 @@ func (f *fleet) start(i int) error {
 	if m.cmd != nil && !m.done() {
 		return fmt.Errorf("%s: pid %d still runs", m.name, m.cmd.Process.Pid)
 	}
+	args, err := f.args(i, m.gen+1)
+	if err != nil {
+		return err
+	}
 	m.gen++
 	m.logPath = filepath.Join(f.dir, fmt.Sprintf("%s-%d.log", m.name, m.gen))
 	logFile, err := os.Create(m.logPath)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(f.bin, f.args(i)...)
+	cmd := exec.Command(f.bin, args...)
 	cmd.Env = f.env
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
@@ -97,6 +103,16 @@ func (m *member) done() bool {
 		return false
 	}
 }
+
+// tag names instance i's current process: "lessonbot-I.GEN".
+func (f *fleet) tag(i int) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return processTag(i, f.insts[i].gen)
+}
+
+// processTag names process gen of instance i.
+func processTag(i, gen int) string { return fmt.Sprintf("lessonbot-%d.%d", i+1, gen) }
 
 // pid returns instance i's current process id.
 func (f *fleet) pid(i int) int {

@@ -87,7 +87,7 @@ func TestFleet(t *testing.T) {
 	}
 	fl := newFleet(self, dir, append(os.Environ(), envFakeLessonbot+"=1"), 2,
 		func(i int) string { return "http://" + addrs[i] + "/readyz" },
-		func(i int) []string { return []string{"run", "--config", configs[i]} })
+		func(i, gen int) ([]string, error) { return []string{"run", "--config", configs[i]}, nil })
 	ctx := context.Background()
 	for i := range 2 {
 		if err := fl.start(i); err != nil {
@@ -124,6 +124,9 @@ func TestFleet(t *testing.T) {
 	}
 	if second := fl.pid(0); second == first {
 		t.Errorf("restart kept pid %d", first)
+	}
+	if tag := fl.tag(0); tag != "lessonbot-1.2" {
+		t.Errorf("tag(0) = %q after a restart, want lessonbot-1.2", tag)
 	}
 	if logs := fl.logs(0); len(logs) != 2 {
 		t.Errorf("logs(0) = %v, want one per process", logs)
@@ -236,6 +239,9 @@ func TestPostUpdates(t *testing.T) {
 	}))
 	defer hook.Close()
 	setWebhook(t, f, hook.URL, "the-secret")
+	if n := f.called("", "setWebhook"); n != 1 {
+		t.Errorf("called setWebhook = %d, want 1", n)
+	}
 
 	var updates []map[string]any
 	want := map[int64][]int{}
@@ -263,10 +269,10 @@ func TestPostUpdates(t *testing.T) {
 func TestFakeSendLog(t *testing.T) {
 	f := newFakeTelegram(1000, 10, 200*time.Millisecond)
 	defer f.Close()
-	send := func(timeout time.Duration) {
+	send := func(base string, timeout time.Duration) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, f.URL()+"/bot"+token+"/sendMessage",
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/bot"+token+"/sendMessage",
 			strings.NewReader(url.Values{"chat_id": {"5"}, "text": {"hi"}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if resp, err := http.DefaultClient.Do(req); err == nil {
@@ -274,30 +280,54 @@ func TestFakeSendLog(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	send(5 * time.Second) // accepted
+	send(f.URL(), 5*time.Second) // accepted
 	cut := time.Now()
-	send(50 * time.Millisecond) // the caller goes away: not accepted
+	send(f.processURL("lessonbot-1.1"), 50*time.Millisecond) // the caller goes away: not accepted
 	time.Sleep(50 * time.Millisecond)
 	sends := f.Sends()
-	if len(sends) != 2 || !sends[0].accepted() || sends[1].accepted() || sends[1].status != 0 {
-		t.Fatalf("sends %+v; want one accepted, then one with no answer", sends)
+	if len(sends) != 2 || !sends[0].accepted() || sends[0].by != "" || sends[1].accepted() || sends[1].status != 0 || sends[1].by != "lessonbot-1.1" {
+		t.Fatalf("sends %+v; want one accepted, then one of lessonbot-1.1 with no answer", sends)
 	}
 	if n := f.acceptedCount(); n != 1 || f.SentCount() != 1 {
 		t.Errorf("accepted %d, fake recorded %d; want 1 and 1", n, f.SentCount())
 	}
-	if at, ok := f.firstAccepted(start); !ok || at != sends[0].answered {
+	if at, ok := f.firstAccepted(start, "lessonbot-1.1"); !ok || at != sends[0].answered {
 		t.Errorf("firstAccepted(start) = %v, %v", at, ok)
 	}
-	if _, ok := f.firstAccepted(cut); ok {
+	if _, ok := f.firstAccepted(start, ""); ok {
+		t.Error("firstAccepted except the plain URL's found one")
+	}
+	if _, ok := f.firstAccepted(cut, "lessonbot-2.1"); ok {
 		t.Error("firstAccepted after the accepted one found one")
 	}
 	// At an instant inside the second call, it is the one in flight.
 	mid := sends[1].received.Add(10 * time.Millisecond)
-	if n := inFlightAt(sends, mid, mid.Add(time.Millisecond)); n != 1 {
+	if n := inFlightAt(sends, mid, "lessonbot-1.1"); n != 1 {
 		t.Errorf("inFlightAt = %d, want 1", n)
 	}
-	if n := inFlightAt(sends, time.Now(), time.Now()); n != 0 {
-		t.Errorf("inFlightAt after both = %d, want 0", n)
+	if n := inFlightAt(sends, mid, ""); n != 0 {
+		t.Errorf("inFlightAt of the other process = %d, want 0", n)
+	}
+	if n := inFlightAt(sends, time.Now(), "lessonbot-1.1"); n != 0 {
+		t.Errorf("inFlightAt after its caller went away = %d, want 0", n)
+	}
+	if n := inFlightAt(sends, start, "lessonbot-1.1"); n != 1 {
+		t.Errorf("inFlightAt before it came = %d, want 1: a call that comes after a kill was on its way", n)
+	}
+}
+
+func TestSenderSwitches(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int, by string, status int) sendCall {
+		return sendCall{by: by, received: t0.Add(time.Duration(ms) * time.Millisecond), answered: t0.Add(time.Duration(ms) * time.Millisecond), status: status}
+	}
+	sends := []sendCall{at(0, "a", 200), at(1, "a", 200), at(2, "b", 429), at(3, "a", 200), at(10, "b", 200), at(11, "b", 200), at(20, "c", 200)}
+	if n := senderSwitches(sends, t0); n != 2 {
+		t.Errorf("senderSwitches = %d, want 2", n)
+	}
+	sends = append(sends, at(12, "a", 200)) // a late send of a killed process
+	if n := senderSwitches(sends, t0); n != 3 {
+		t.Errorf("senderSwitches with an interleaved send = %d, want 3", n)
 	}
 }
 

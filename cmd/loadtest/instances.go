@@ -100,6 +100,7 @@ func runInstances(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // kill is one SIGKILL of the sender lease's holder.
 type kill struct {
 	instance int
+	tag      string // the killed process's
 	holder   string
 	pid      int // killed
 	newPid   int // the process started in its place
@@ -107,12 +108,11 @@ type kill struct {
 	// ended; at is when SIGKILL was sent, exited when the process's end
 	// was seen.
 	from, at, exited time.Time
-	// resumed is the first accepted send of a call that reached the fake
-	// after the killed process had ended: the next holder's; zero when
-	// none came.
+	// resumed is the first accepted send of another process after the
+	// kill: the next holder's; zero when none came.
 	resumed time.Time
-	// inFlight counts the sendMessage calls the fake had received from
-	// the killed process and not answered when SIGKILL was sent.
+	// inFlight counts the sendMessage calls of the killed process that
+	// the fake had received and not answered when SIGKILL was sent.
 	inFlight int
 	// underWay counts the deliveries the killed holder left 'sending'
 	// with a message recorded as under way, read right after its end.
@@ -149,6 +149,8 @@ type clusterReport struct {
 	perDelivery   int
 	kills         []kill
 	periods       []period
+	switches      int
+	sends         []sendCall
 	activeMsgs    int
 	activeTime    time.Duration
 	rateLimited   int
@@ -217,9 +219,10 @@ func (c cluster) run(ctx context.Context, progress io.Writer) (*clusterReport, e
 	// slot's (which may be tomorrow's, near midnight), so that the slot
 	// carries lessons only.
 	summaryDay := strings.ToLower(time.Now().UTC().AddDate(0, 0, 3).Weekday().String())
-	configs := make([]string, c.instances)
-	for i := range c.instances {
-		configs[i] = filepath.Join(dir, fmt.Sprintf("lessonbot-%d.yaml", i+1))
+	// Each process gets a configuration of its own, whose api_url names
+	// it, so that the fake tells its calls apart.
+	config := func(i, gen int) ([]string, error) {
+		path := filepath.Join(dir, processTag(i, gen)+".yaml")
 		body := fmt.Sprintf(`database: %q
 lessons: %q
 timezone: UTC
@@ -239,15 +242,12 @@ telegram:
   webhook:
     url: %q
     listen: %q
-`, c.database, lessons, c.questions, summaryDay, admins[i], fake.URL(), c.rate, hookURL, hooks[i])
-		if err := os.WriteFile(configs[i], []byte(body), 0o644); err != nil {
-			return rep, err
-		}
+`, c.database, lessons, c.questions, summaryDay, admins[i], fake.processURL(processTag(i, gen)), c.rate, hookURL, hooks[i])
+		return []string{"run", "--config", path}, os.WriteFile(path, []byte(body), 0o644)
 	}
 	env := append(os.Environ(), "TELEGRAM_BOT_TOKEN="+token)
 	fl := newFleet(c.bin, dir, env, c.instances,
-		func(i int) string { return "http://" + admins[i] + "/readyz" },
-		func(i int) []string { return []string{"run", "--config", configs[i]} })
+		func(i int) string { return "http://" + admins[i] + "/readyz" }, config)
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -299,6 +299,17 @@ telegram:
 	// the proxy's URL; a command from each of a few chats outside the
 	// slot's goes through the proxy (round robin, so to every instance)
 	// and gets its reply.
+	setAll := func() bool {
+		for i := range c.instances {
+			if fake.called(fl.tag(i), "setWebhook") == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	if err := waitFor(ctx, nil, 30*time.Second, setAll); err != nil {
+		return rep, fmt.Errorf("not every instance set the webhook within 30 s of being ready: %w", err)
+	}
 	url, _, sets, _ := fake.Webhook()
 	rep.webhookSets = sets
 	if url != hookURL {
@@ -348,7 +359,9 @@ telegram:
 		}
 	}
 	rep.rateLimited = fake.RateLimited()
-	rep.activeMsgs, rep.activeTime = activeRate(fake.Sends(), rep.periods)
+	rep.sends = fake.Sends()
+	rep.activeMsgs, rep.activeTime = activeRate(rep.sends, rep.periods)
+	rep.switches = senderSwitches(rep.sends, rep.slot)
 	if recs, err := db.deliveries(ctx); err == nil {
 		rep.lost, rep.missingChats, rep.arrivedAnyway, rep.lostDetail = lostFigures(recs, sent, c.chats, rep.perDelivery)
 	} else if fanOutErr == nil {
@@ -385,7 +398,7 @@ func (c cluster) fanOut(ctx context.Context, rep *clusterReport, fake *fakeTeleg
 	}
 	var from time.Time
 	for {
-		if t, ok := fake.firstAccepted(rep.slot); ok {
+		if t, ok := fake.firstAccepted(rep.slot, ""); ok {
 			from = t
 			break
 		}
@@ -445,7 +458,7 @@ func (c cluster) fanOut(ctx context.Context, rep *clusterReport, fake *fakeTeleg
 		if err != nil {
 			return err
 		}
-		kl := kill{instance: i, holder: l.holder, pid: pid, from: from, unknownBefore: ob.unknown, at: time.Now()}
+		kl := kill{instance: i, tag: fl.tag(i), holder: l.holder, pid: pid, from: from, unknownBefore: ob.unknown, at: time.Now()}
 		if err := fl.kill(i); err != nil {
 			return err
 		}
@@ -457,10 +470,9 @@ func (c cluster) fanOut(ctx context.Context, rep *clusterReport, fake *fakeTeleg
 			return err
 		}
 		kl.newPid = fl.pid(i)
-		// Another instance sends again: the first accepted send of a call
-		// made after the killed process was gone.
+		// Another process sends again.
 		for {
-			if t, ok := fake.firstAccepted(kl.exited); ok {
+			if t, ok := fake.firstAccepted(kl.at, kl.tag); ok {
 				kl.resumed = t
 				break
 			}
@@ -471,7 +483,7 @@ func (c cluster) fanOut(ctx context.Context, rep *clusterReport, fake *fakeTeleg
 				return err
 			}
 		}
-		kl.inFlight = inFlightAt(fake.Sends(), kl.at, kl.exited)
+		kl.inFlight = inFlightAt(fake.Sends(), kl.at, kl.tag)
 		rep.kills = append(rep.kills, kl)
 		rep.periods = append(rep.periods, period{from, kl.at})
 		if kl.resumed.IsZero() {

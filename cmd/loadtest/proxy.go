@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -50,6 +51,8 @@ func newRoundRobin(backends []string) *roundRobin {
 // trusts it.
 func (p *roundRobin) serveTLS() *httptest.Server {
 	srv := httptest.NewUnstartedServer(p)
+	// A client that goes away mid-handshake (a test's end) is no news.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
 	return srv
 }
