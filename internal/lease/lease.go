@@ -90,7 +90,7 @@ func Run(ctx context.Context, st Store, role, holder string, opts Options, work 
 			sleep(ctx, every)
 			continue
 		}
-		log.Info("lease won: acting in this role", "ttl", ttl)
+		log.Info("lease won: acting in this role", "lease_ttl", ttl)
 		held(true)
 		reason := hold(ctx, st, role, holder, ttl, margin, asked, work)
 		held(false)

@@ -149,7 +149,9 @@ func TestStopActingBeforeTheLeaseRunsOut(t *testing.T) {
 	wg.Go(func() { Run(ctx, a, "sender:telegram:1", "a", Options{TTL: testTTL, Held: aHeld.Store}, rec.work("a")) })
 	waitFor(t, "a to win the role", aHeld.Load)
 	var bHeld atomic.Bool
-	wg.Go(func() { Run(ctx, st, "sender:telegram:1", "b", Options{TTL: testTTL, Held: bHeld.Store}, rec.work("b")) })
+	wg.Go(func() {
+		Run(ctx, st, "sender:telegram:1", "b", Options{TTL: testTTL, Held: bHeld.Store}, rec.work("b"))
+	})
 	cut := time.Now()
 	a.fail.Store(true)
 	waitFor(t, "a to stop acting", func() bool { return !aHeld.Load() })
