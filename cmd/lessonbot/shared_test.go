@@ -261,3 +261,41 @@ func TestSharedPollingStandby(t *testing.T) {
 	}
 	t.Logf("hand-over after a clean stop: the standby polled %v later; %d 409s; %d chats × 2 updates, each answered once", took.Round(time.Millisecond), conflicts, len(replies))
 }
+
+// TestSharedDBCommands: db migrate, check, backup and restore on a
+// PostgreSQL database: migrate migrates once and says so, check checks,
+// backup and restore point to pg_dump, and no message shows the password.
+func TestSharedDBCommands(t *testing.T) {
+	url := pgtest.Database(t)
+	withPassword := strings.Replace(url, "lessonbot@", "lessonbot:pw-never-shown@", 1)
+	cfg := sharedConfig(t, withPassword, "http://127.0.0.1:1")
+	var outputs []string
+	run := func(t *testing.T, args ...string) result {
+		r := run(t, args...)
+		outputs = append(outputs, r.stdout, r.stderr)
+		return r
+	}
+	r := run(t, "db", "migrate", "--config", cfg)
+	if r.code != exitOK || !strings.Contains(r.stdout, fmt.Sprintf("schema version %d, migrated from 0", schemaHead(t))) {
+		t.Errorf("db migrate on a new database: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, "db", "migrate", "--config", cfg)
+	if r.code != exitOK || !strings.Contains(r.stdout, fmt.Sprintf("schema version %d, up to date", schemaHead(t))) {
+		t.Errorf("db migrate again: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, "db", "check", "--config", cfg)
+	if r.code != exitOK || !strings.Contains(r.stdout, ": ok: integrity, schema version") {
+		t.Errorf("db check: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	for _, cmd := range [][]string{{"db", "backup", filepath.Join(t.TempDir(), "b.db")}, {"db", "restore", filepath.Join(t.TempDir(), "b.db")}} {
+		r = run(t, append(cmd, "--config", cfg)...)
+		if r.code != exitFailure || !strings.Contains(r.stderr, "use pg_dump") {
+			t.Errorf("%s: exit %d, stderr %q; want a pointer to pg_dump", strings.Join(cmd, " "), r.code, r.stderr)
+		}
+	}
+	for _, out := range outputs {
+		if strings.Contains(out, "pw-never-shown") {
+			t.Errorf("the password shows: %q", out)
+		}
+	}
+}

@@ -379,6 +379,14 @@ func TestValidate(t *testing.T) {
 			edit: func(c *Config) { c.Database = "postgres://bot:pw@db.internal:5432/lessonbot?sslmode=require" },
 		},
 		{
+			name: "ErrPostgresBackups",
+			edit: func(c *Config) {
+				c.Database = "postgres://bot@db.internal/lessonbot"
+				c.DB.BackupEvery = "24h"
+			},
+			errs: []string{"db.backup_every: lessonbot backs up SQLite files only; for a PostgreSQL database use pg_dump"},
+		},
+		{
 			name: "ErrPostgresNoDatabaseName",
 			edit: func(c *Config) { c.Database = "postgres://bot:s3cret@db.internal:5432" },
 			errs: []string{"database: the PostgreSQL URL does not parse or lacks a host or a database name"},

@@ -120,7 +120,9 @@ func (c Config) Validate() error {
 	if c.Dashboard.PublicURL != "" {
 		v.publicURL("dashboard.public_url", c.Dashboard.PublicURL)
 	}
-	if c.DB.BackupEvery != "" {
+	if c.DB.BackupEvery != "" && c.Postgres() {
+		v.addf("db.backup_every: lessonbot backs up SQLite files only; for a PostgreSQL database use pg_dump or the server's own backups, and leave db.backup_every empty")
+	} else if c.DB.BackupEvery != "" {
 		if d, err := time.ParseDuration(c.DB.BackupEvery); err != nil || d < minBackupEvery {
 			v.addf("db.backup_every: %q is not a duration of at least 1m (want a Go duration such as 24h, or empty for no periodic backup)", c.DB.BackupEvery)
 		}
