@@ -80,10 +80,15 @@ type Options struct {
 	// instance of a bot agrees on it without configuration. It never
 	// appears in a log line.
 	WebhookSecret string
-	// Inbox, when set, makes the webhook handle each update to its end
-	// before answering, once across every instance sharing it, so that
-	// several instances may serve the webhook behind a load balancer (see
-	// Bot.webhookHandler). Long polling does not use it.
+	// Inbox, when set, lets several instances serve one webhook behind a
+	// load balancer: each update is claimed in the Inbox, handled to its
+	// end within 8 s and only then answered 200, so that it is handled
+	// once across the instances and a chat's updates in order (Telegram
+	// sends a chat's next update after a 2xx for the one before). A
+	// repeat of an update handled is answered 200, one another instance
+	// is handling 503 with Retry-After, one that failed or ran late 500,
+	// for Telegram to send it again. The journal is not used then. Long
+	// polling ignores the Inbox.
 	Inbox Inbox
 	// Commands are registered with setMyCommands at start; a command that
 	// Manages the chat needs a group administrator (getChatMember).
@@ -244,8 +249,9 @@ func (b *Bot) Username() string { return b.self.UserName }
 // Run registers the commands, then receives updates until ctx is done:
 // by long polling, or by webhook when Options.WebhookURL is set. Updates
 // of different chats are handled concurrently, those of one chat in
-// order; button presses are answered at once. Run returns when every
-// goroutine it started has ended. A Bot runs once.
+// order; button presses are answered at once. With Options.Inbox, a
+// webhook update is handled within the call that brings it instead.
+// Run returns when every goroutine it started has ended. A Bot runs once.
 func (b *Bot) Run(ctx context.Context) error {
 	if !b.running.CompareAndSwap(false, true) {
 		return errors.New("telegram: the bot is already running")
