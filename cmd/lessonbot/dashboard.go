@@ -16,7 +16,6 @@ import (
 	"github.com/lessonbot/lessonbot/internal/config"
 	"github.com/lessonbot/lessonbot/internal/console"
 	"github.com/lessonbot/lessonbot/internal/dashboard"
-	"github.com/lessonbot/lessonbot/internal/delivery"
 	"github.com/lessonbot/lessonbot/internal/lesson"
 	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/tutor"
@@ -197,11 +196,11 @@ func lessonPreview(t *tutor.Tutor, lang string) func(*lesson.Lesson) []string {
 // made before the pool, so that the tutor has its sign-in links before any
 // bot takes a command. Before the pool starts, a wake is not needed: it
 // looks at the queue as it starts.
-type poolWaker struct{ pool atomic.Pointer[delivery.Pool] }
+type poolWaker struct{ wake atomic.Value }
 
-// Wake wakes the pool, if there is one yet.
+// Wake wakes the pools, if there are any yet.
 func (w *poolWaker) Wake() {
-	if p := w.pool.Load(); p != nil {
-		p.Wake()
+	if f, ok := w.wake.Load().(func()); ok {
+		f()
 	}
 }

@@ -22,6 +22,7 @@ type dbCommand struct {
 // dbCommands lists lessonbot db's commands, in the order help shows them.
 func dbCommands() []dbCommand {
 	return []dbCommand{
+		{"migrate", "", "bring the database's schema up to date (instances started together migrate once)", runDBMigrate},
 		{"check", "", "check the database's integrity, schema version and aggregates; exit 1 on any problem", runDBCheck},
 		{"backup", "FILE [--force]", "write a consistent copy of the database to FILE, also while lessonbot run serves", runDBBackup},
 		{"restore", "FILE", "replace the database with the backup FILE, keeping the old one as DATABASE.before-restore", runDBRestore},
@@ -58,6 +59,49 @@ func runDB(ctx context.Context, env Env, args []string) int {
 	return exitUsage
 }
 
+// runDBMigrate is lessonbot db migrate: the schema brought up to date, as
+// lessonbot run does at start. On PostgreSQL the migrations run in one
+// transaction under an advisory lock, so that of several instances started
+// together one migrates and the others find the schema at head.
+func runDBMigrate(ctx context.Context, env Env, args []string) int {
+	f := newFlags(env, "db migrate", "", "bring the database's schema up to date, as lessonbot run does at start, and print its version: on PostgreSQL under a lock, so that instances started together migrate once. It creates a SQLite database that does not exist")
+	cfg, code, ok := f.noArgsConfig(env, args)
+	if !ok {
+		return code
+	}
+	name := databaseName(cfg)
+	before := 0
+	if ro, err := store.OpenReadOnly(ctx, cfg.Database); err == nil {
+		before, _, err = ro.SchemaVersion(ctx)
+		ro.Close()
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "lessonbot db migrate: %v\n", err)
+			return exitFailure
+		}
+	}
+	st, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "lessonbot db migrate: %v\n", err)
+		return exitFailure
+	}
+	defer st.Close()
+	have, _, err := st.SchemaVersion(ctx)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "lessonbot db migrate: %v\n", err)
+		return exitFailure
+	}
+	if have == before {
+		fmt.Fprintf(env.Stdout, "%s: schema version %d, up to date\n", name, have)
+	} else {
+		fmt.Fprintf(env.Stdout, "%s: schema version %d, migrated from %d\n", name, have, before)
+	}
+	return exitOK
+}
+
+// databaseName names the database in messages: its path, or its
+// PostgreSQL URL without the password.
+func databaseName(cfg config.Config) string { return cfg.Redacted().Database }
+
 // runDBCheck is lessonbot db check: the database's integrity, its schema
 // version, and its aggregates against a recount. It opens the database
 // read-only, so it runs beside a lessonbot run.
@@ -74,9 +118,10 @@ func runDBCheck(ctx context.Context, env Env, args []string) int {
 	}
 	defer st.Close()
 	failed := false
+	name := databaseName(cfg)
 	problem := func(format string, args ...any) {
 		failed = true
-		fmt.Fprintf(env.Stdout, "%s: "+format+"\n", append([]any{cfg.Database}, args...)...)
+		fmt.Fprintf(env.Stdout, "%s: "+format+"\n", append([]any{name}, args...)...)
 	}
 	if err := st.IntegrityCheck(ctx); err != nil {
 		problem("%v", err)
@@ -108,7 +153,7 @@ func runDBCheck(ctx context.Context, env Env, args []string) int {
 		return exitFailure
 	}
 	fmt.Fprintf(env.Stdout, "%s: ok: integrity, schema version %d, aggregates agree with a recount; %s, %s, %s\n",
-		cfg.Database, have, plural(c.Chats, "chat"), plural(c.Learners, "learner"), plural(c.Answers, "answer"))
+		name, have, plural(c.Chats, "chat"), plural(c.Learners, "learner"), plural(c.Answers, "answer"))
 	return exitOK
 }
 
@@ -158,7 +203,7 @@ func runDBRestore(ctx context.Context, env Env, args []string) int {
 		if locked.PID > 0 {
 			pid = fmt.Sprintf(" (pid %d)", locked.PID)
 		}
-		fmt.Fprintf(env.Stderr, "lessonbot db restore: a lessonbot run%s is using the database %s: stop it first\n", pid, cfg.Database)
+		fmt.Fprintf(env.Stderr, "lessonbot db restore: a lessonbot run%s is using the database %s: stop it first\n", pid, databaseName(cfg))
 		return exitFailure
 	}
 	if err != nil {

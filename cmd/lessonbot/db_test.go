@@ -202,12 +202,12 @@ func TestDBRestore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Exec(`PRAGMA user_version = 9`); err != nil {
+		if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaHead(t)+1)); err != nil {
 			t.Fatal(err)
 		}
 		db.Close()
 		r := run(t, "db", "restore", newer, "--config", cfg)
-		want := fmt.Sprintf("lessonbot db restore: %s is at schema version 9; this lessonbot knows up to %d: upgrade lessonbot first\n", newer, schemaHead(t))
+		want := fmt.Sprintf("lessonbot db restore: %s is at schema version %d; this lessonbot knows up to %d: upgrade lessonbot first\n", newer, schemaHead(t)+1, schemaHead(t))
 		if r.code != exitFailure || r.stderr != want {
 			t.Errorf("db restore of a newer schema: exit %d, stderr %q; want %q", r.code, r.stderr, want)
 		}

@@ -20,8 +20,8 @@ import (
 var logKeys = []string{
 	"platform", "chat_id", "update_id", "delivery_id", "lesson", "attempt", "retry_after", "err",
 	"addr", "alert", "budget", "channels", "command", "commit", "count", "deliveries", "dir", "file", "go", "guild",
-	"handler", "in_service", "items", "kind", "language", "lessons", "listen", "new_chat_id", "panic", "part",
-	"platforms", "question", "rows", "servers", "slot", "spec", "stack", "start", "subscription",
+	"handler", "holder", "in_service", "items", "kind", "language", "lessons", "listen", "lease_ttl", "new_chat_id", "panic", "part",
+	"platforms", "question", "role", "rows", "servers", "slot", "spec", "stack", "start", "subscription",
 	"subscriptions", "summaries", "summary", "type", "unknown_messages", "user_id", "username", "value",
 	"version", "waited", "where",
 }

@@ -39,14 +39,21 @@ func runRun(ctx context.Context, env Env, args []string) int {
 		return exitUsage
 	}
 	log := newLogger(cfg, env.Stderr)
-	// One process delivers from a database: the lock tells a second one to
-	// stop, and tells this one that whoever held a claim before it is dead.
-	lock, err := store.LockDatabase(cfg.Database)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
-		return exitFailure
+	// One process delivers from a SQLite file: the lock tells a second one
+	// to stop, and tells this one that whoever held a claim before it is
+	// dead. Instances that share a PostgreSQL database hold their roles by
+	// lease instead (roles.go).
+	shared := cfg.Postgres()
+	if !shared {
+		lock, err := store.LockDatabase(cfg.Database)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
+			return exitFailure
+		}
+		defer lock.Release()
 	}
-	defer lock.Release()
+	holder := delivery.NewHolder()
+	var err error
 	b := currentBuild()
 	log.Info("lessonbot starting", "version", b.Version, "commit", b.Revision, "go", b.GoVersion)
 	m := metrics.New(metrics.Build{Version: b.Version, Revision: b.Revision, GoVersion: b.GoVersion})
@@ -109,7 +116,14 @@ func runRun(ctx context.Context, env Env, args []string) int {
 			return exitFailure
 		}
 		platforms[chat.Telegram] = delivery.Platform{Sender: bot, Budget: budget, Limits: limits}
-		bots = append(bots, bot.Run)
+		if shared && opts.WebhookURL == "" {
+			// One poller per token: the instance that holds the lease
+			// polls, from the offset in the database; the others wait on
+			// hot standby. Each term polls with a bot of its own.
+			bots = append(bots, pollerByLease(a, opts, tut, holder, log))
+		} else {
+			bots = append(bots, bot.Run)
+		}
 		log.Info("telegram bot ready", "username", bot.Username())
 	}
 	if cfg.Discord.Token != "" {
@@ -143,9 +157,18 @@ func runRun(ctx context.Context, env Env, args []string) int {
 		meter = append(meter, watcher)
 		wg.Go(func() { watcher.Run(ctx) })
 	}
-	pool, sched := a.deliver(ctx, &wg, platforms, true, meter)
-	waker.pool.Store(pool)
-	srv := adminServer(a, m, pool, sched, dash)
+	var loops loopWatch
+	if shared {
+		holderLog(log, holder)
+		r := a.deliverShared(ctx, &wg, platforms, holder, meter)
+		waker.wake.Store(r.Wake)
+		loops = loopWatch{tick: r.LastTick, look: r.LastLook, poll: sharedPoll}
+	} else {
+		pool, sched := a.deliver(ctx, &wg, platforms, true, meter)
+		waker.wake.Store(pool.Wake)
+		loops = loopWatch{tick: sched.LastTick, look: pool.LastLook, poll: pool.PollPeriod()}
+	}
+	srv := adminServer(a, m, loops, dash)
 	if ln != nil {
 		adminDone.Go(func() {
 			if err := admin.Serve(adminCtx, ln, srv); err != nil {
@@ -181,6 +204,13 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	}
 }
 
+// loopWatch is what /livez watches of the scheduler and the delivery
+// pool: their heartbeats, and the pool's longest period between looks.
+type loopWatch struct {
+	tick, look func() time.Time
+	poll       time.Duration
+}
+
 // stopDrain is how long run keeps working after /readyz turns 503 on a
 // stop signal.
 const stopDrain = time.Second
@@ -188,10 +218,10 @@ const stopDrain = time.Second
 // adminServer makes the admin listener's handler: metrics, the loops'
 // heartbeats for /livez, the readiness checks, and the dashboard (nil for
 // none) on every other path.
-func adminServer(a *app, m *metrics.Metrics, pool *delivery.Pool, sched *schedule.Scheduler, dash *dashboard.Server) *admin.Server {
+func adminServer(a *app, m *metrics.Metrics, loops loopWatch, dash *dashboard.Server) *admin.Server {
 	m.WatchDB(a.store.DB(), "lessonbot")
 	m.WatchStore(a.store, time.Now, 5*time.Second)
-	m.WatchLoops(sched.LastTick, pool.LastLook)
+	m.WatchLoops(loops.tick, loops.look)
 	m.WatchLessons(func() int { return a.lessons.Library().Len() })
 	var dashboard http.Handler
 	if dash != nil {
@@ -201,8 +231,8 @@ func adminServer(a *app, m *metrics.Metrics, pool *delivery.Pool, sched *schedul
 		Metrics:   m.Handler(),
 		Dashboard: dashboard,
 		Loops: []admin.Loop{
-			{Name: "scheduler", Last: sched.LastTick, Period: schedule.TickPeriod},
-			{Name: "delivery", Last: pool.LastLook, Period: pool.PollPeriod()},
+			{Name: "scheduler", Last: loops.tick, Period: schedule.TickPeriod},
+			{Name: "delivery", Last: loops.look, Period: loops.poll},
 		},
 		Ready: []admin.Check{
 			{Name: "database", Run: a.store.Ping},

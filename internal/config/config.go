@@ -17,6 +17,7 @@ package config
 import (
 	"log/slog"
 	"net"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -29,6 +30,9 @@ const (
 	EnvTelegramToken = "TELEGRAM_BOT_TOKEN"
 	// EnvDiscordToken is the environment variable that overrides discord.token.
 	EnvDiscordToken = "DISCORD_BOT_TOKEN"
+	// EnvDatabaseURL is the environment variable that overrides database,
+	// so that a PostgreSQL password need not be written in the file.
+	EnvDatabaseURL = "LESSONBOT_DATABASE_URL"
 )
 
 // Redaction is the text that [Config.Redacted] puts in place of a token.
@@ -36,7 +40,10 @@ const Redaction = "REDACTED"
 
 // Config is lessonbot's whole configuration.
 type Config struct {
-	// Database is the path of the SQLite database file. The default is "lessonbot.db".
+	// Database is the path of the SQLite database file, or the URL of a
+	// PostgreSQL database (postgres://user:password@host/name), which
+	// several lessonbot instances may share. The default is "lessonbot.db";
+	// LESSONBOT_DATABASE_URL overrides it.
 	Database string `yaml:"database"`
 	// Lessons is the folder that holds the lessons. The default is "lessons".
 	Lessons string `yaml:"lessons"`
@@ -263,9 +270,10 @@ func Default() Config {
 }
 
 // ApplyEnv overrides the tokens with TELEGRAM_BOT_TOKEN and DISCORD_BOT_TOKEN,
-// as returned by getenv (usually [os.Getenv]). Surrounding white space is
-// trimmed, and a variable that is unset, empty or blank leaves the configured
-// token alone. A nil getenv does nothing.
+// and the database with LESSONBOT_DATABASE_URL, as returned by getenv
+// (usually [os.Getenv]). Surrounding white space is trimmed, and a variable
+// that is unset, empty or blank leaves the configured value alone. A nil
+// getenv does nothing.
 func (c *Config) ApplyEnv(getenv func(string) string) {
 	if getenv == nil {
 		return
@@ -276,6 +284,31 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	if v := strings.TrimSpace(getenv(EnvDiscordToken)); v != "" {
 		c.Discord.Token = v
 	}
+	if v := strings.TrimSpace(getenv(EnvDatabaseURL)); v != "" {
+		c.Database = v
+	}
+}
+
+// Postgres reports whether Database names a PostgreSQL database rather
+// than a SQLite file.
+func (c Config) Postgres() bool {
+	return strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://")
+}
+
+// databasePassword returns the password in a PostgreSQL database URL, or
+// "".
+func (c Config) databasePassword() string {
+	if !c.Postgres() {
+		return ""
+	}
+	u, err := url.Parse(c.Database)
+	if err != nil {
+		return ""
+	}
+	if p, ok := u.User.Password(); ok {
+		return p
+	}
+	return u.Query().Get("password")
 }
 
 // SummaryWeekday returns SummaryDay as a weekday. Call it after
@@ -415,13 +448,18 @@ func (c Config) Redacted() Config {
 	if r.Discord.Token != "" {
 		r.Discord.Token = Redaction
 	}
+	if p := c.databasePassword(); p != "" {
+		r.Database = strings.ReplaceAll(c.Database, url.QueryEscape(p), Redaction)
+		r.Database = strings.ReplaceAll(r.Database, url.PathEscape(p), Redaction)
+		r.Database = strings.ReplaceAll(r.Database, p, Redaction)
+	}
 	return r
 }
 
 // secrets returns the token values that must never appear in a message.
 func (c Config) secrets() []string {
 	var s []string
-	for _, t := range []string{c.Telegram.Token, c.Discord.Token} {
+	for _, t := range []string{c.Telegram.Token, c.Discord.Token, c.databasePassword()} {
 		if strings.TrimSpace(t) != "" {
 			s = append(s, t)
 		}

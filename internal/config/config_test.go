@@ -369,6 +369,29 @@ func TestValidate(t *testing.T) {
 			errs: []string{`telegram.webhook.url: "http://bot.example.org/hook" is not an https URL`},
 		},
 		{
+			name: "OKWebhookLoopbackHTTP",
+			edit: func(c *Config) {
+				c.Telegram.Webhook = Webhook{URL: "http://127.0.0.1:8080/hook", Listen: "127.0.0.1:8081"}
+			},
+		},
+		{
+			name: "OKPostgres",
+			edit: func(c *Config) { c.Database = "postgres://bot:pw@db.internal:5432/lessonbot?sslmode=require" },
+		},
+		{
+			name: "ErrPostgresBackups",
+			edit: func(c *Config) {
+				c.Database = "postgres://bot@db.internal/lessonbot"
+				c.DB.BackupEvery = "24h"
+			},
+			errs: []string{"db.backup_every: lessonbot backs up SQLite files only; for a PostgreSQL database use pg_dump"},
+		},
+		{
+			name: "ErrPostgresNoDatabaseName",
+			edit: func(c *Config) { c.Database = "postgres://bot:s3cret@db.internal:5432" },
+			errs: []string{"database: the PostgreSQL URL does not parse or lacks a host or a database name"},
+		},
+		{
 			name: "ErrWebhookListen",
 			edit: func(c *Config) { c.Telegram.Webhook = Webhook{URL: "https://bot.example.org/hook"} },
 			errs: []string{"telegram.webhook.listen: must not be empty"},
@@ -795,5 +818,31 @@ func TestOperationsHelpers(t *testing.T) {
 		if got := c.LogLevel(); got != want {
 			t.Errorf("LogLevel() for %q = %v, want %v", level, got, want)
 		}
+	}
+}
+
+// TestDatabaseURL: LESSONBOT_DATABASE_URL overrides database, and the
+// password of a PostgreSQL URL never shows: not in the redacted config,
+// not in an error.
+func TestDatabaseURL(t *testing.T) {
+	c := Default()
+	c.ApplyEnv(func(k string) string {
+		if k == EnvDatabaseURL {
+			return " postgres://bot:s3cr%40t@db/lessonbot "
+		}
+		return ""
+	})
+	if c.Database != "postgres://bot:s3cr%40t@db/lessonbot" || !c.Postgres() {
+		t.Fatalf("Database = %q (Postgres %v), want the URL from the environment", c.Database, c.Postgres())
+	}
+	if r := c.Redacted().Database; strings.Contains(r, "s3cr") || !strings.Contains(r, Redaction) {
+		t.Errorf("Redacted().Database = %q, want the password redacted", r)
+	}
+	c.Database = "postgres://bot:s3cr%40t@db"
+	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "s3cr") {
+		t.Errorf("Validate = %v, want an error without the password", err)
+	}
+	if d := Default(); d.Postgres() {
+		t.Error("the default database is PostgreSQL, want a SQLite file")
 	}
 }

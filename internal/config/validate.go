@@ -33,7 +33,12 @@ const (
 func (c Config) Validate() error {
 	v := validator{secrets: c.secrets()}
 
-	v.nonEmpty("database", c.Database, "a SQLite file path such as lessonbot.db")
+	v.nonEmpty("database", c.Database, "a SQLite file path such as lessonbot.db, or a postgres:// URL")
+	if c.Postgres() {
+		if u, err := url.Parse(c.Database); err != nil || u.Host == "" || strings.TrimPrefix(u.Path, "/") == "" {
+			v.addf("database: the PostgreSQL URL does not parse or lacks a host or a database name (want postgres://user:password@host:5432/lessonbot)")
+		}
+	}
 	v.nonEmpty("lessons", c.Lessons, "a folder path such as lessons")
 
 	switch _, err := loadLocation(c.Timezone); {
@@ -84,8 +89,8 @@ func (c Config) Validate() error {
 	}
 
 	if c.Telegram.Webhook.URL != "" {
-		if u, err := url.Parse(c.Telegram.Webhook.URL); err != nil || u.Scheme != "https" || u.Host == "" {
-			v.addf("telegram.webhook.url: %q is not an https URL (want the public address Telegram posts updates to, such as https://bot.example.org/telegram)", c.Telegram.Webhook.URL)
+		if u, err := url.Parse(c.Telegram.Webhook.URL); err != nil || !(u.Scheme == "https" || u.Scheme == "http" && loopback(u.Hostname())) || u.Host == "" {
+			v.addf("telegram.webhook.url: %q is not an https URL (want the public address Telegram posts updates to, such as https://bot.example.org/telegram; plain http only on this machine, for a local Bot API server)", c.Telegram.Webhook.URL)
 		}
 		if c.Telegram.Webhook.Listen == "" {
 			v.addf("telegram.webhook.listen: must not be empty when telegram.webhook.url is set (want an address such as :8443)")
@@ -115,7 +120,9 @@ func (c Config) Validate() error {
 	if c.Dashboard.PublicURL != "" {
 		v.publicURL("dashboard.public_url", c.Dashboard.PublicURL)
 	}
-	if c.DB.BackupEvery != "" {
+	if c.DB.BackupEvery != "" && c.Postgres() {
+		v.addf("db.backup_every: lessonbot backs up SQLite files only; for a PostgreSQL database use pg_dump or the server's own backups, and leave db.backup_every empty")
+	} else if c.DB.BackupEvery != "" {
 		if d, err := time.ParseDuration(c.DB.BackupEvery); err != nil || d < minBackupEvery {
 			v.addf("db.backup_every: %q is not a duration of at least 1m (want a Go duration such as 24h, or empty for no periodic backup)", c.DB.BackupEvery)
 		}
@@ -231,4 +238,14 @@ func (v *validator) positive(key string, value float64) {
 	if !(value > 0) {
 		v.addf("%s: %v is not a positive rate (want a number above 0, such as 1 or 0.5)", key, value)
 	}
+}
+
+// loopback reports whether host is this machine: localhost or a loopback
+// address.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

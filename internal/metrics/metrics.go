@@ -64,6 +64,7 @@ type Metrics struct {
 	answers      *prometheus.CounterVec
 	reloads      *prometheus.CounterVec
 	platformUp   *prometheus.GaugeVec
+	leaseHeld    *prometheus.GaugeVec
 }
 
 // New returns the metrics of a process running build b, registered with
@@ -91,6 +92,8 @@ func New(b Build) *Metrics {
 		"Reloads of the lessons folder, by result (ok: every file valid; problems: some file left out or kept at its last good copy).", "result")
 	m.platformUp = f.gaugeVec("lessonbot_platform_up",
 		"1 when the platform's last answer was an answer (even a refusal), 0 when it failed to answer (a network error or a 5xx).", "platform")
+	m.leaseHeld = f.gaugeVec("lessonbot_lease_held",
+		"1 while this instance holds a role by lease (several instances on one PostgreSQL database), else 0.", "role")
 	info := f.gaugeVec("lessonbot_build_info",
 		"Always 1; the labels name the running build.", "version", "revision", "goversion")
 	info.WithLabelValues(b.Version, b.Revision, b.GoVersion).Set(1)
@@ -242,6 +245,19 @@ func (m *Metrics) PlatformUp(platform string, up bool) {
 		v = 1
 	}
 	m.platformUp.WithLabelValues(platform).Set(v)
+}
+
+// LeaseHeld records whether this instance holds a role by lease: role is
+// "scheduler", "sender" or "poller" (one series each, whatever the bots).
+func (m *Metrics) LeaseHeld(role string, held bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if held {
+		v = 1
+	}
+	m.leaseHeld.WithLabelValues(role).Set(v)
 }
 
 // Source is what the scrape-time metrics read from the store.

@@ -52,7 +52,19 @@ type Scheduler struct {
 
 	// ticked is when the clock entry last ran (unix nanoseconds).
 	ticked atomic.Int64
+	// tick adds the clock entry once, however many times Run runs.
+	tick sync.Once
+	// refresh, when not zero, is how often Run reads the subscriptions
+	// again (see RefreshEvery).
+	refresh time.Duration
 }
+
+// RefreshEvery makes Run read the active subscriptions again every d and
+// bring the schedule in step with them: for an instance among several on
+// one database, where a command handled by another instance changes a
+// subscription this scheduler is not told of. Only the entries whose
+// subscriptions changed are touched. Call it before Run.
+func (s *Scheduler) RefreshEvery(d time.Duration) { s.refresh = d }
 
 // TickPeriod is how often the scheduler's clock entry runs: its heartbeat,
 // proof that cron's loop still fires entries.
@@ -90,18 +102,64 @@ func (s *Scheduler) SendSummaries(day time.Weekday) {
 // the program starts (loading every subscription takes a while) is then
 // fired by cron, and one that passed before is caught up; a slot both
 // write is written once.
+//
+// Run may run again after it returned, as an instance that holds the
+// scheduler's lease does each time it wins it.
 func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.Load(ctx); err != nil {
 		return err
 	}
 	s.ticked.Store(time.Now().UnixNano())
-	s.cron.Schedule(cron.Every(TickPeriod), cron.FuncJob(func() { s.ticked.Store(time.Now().UnixNano()) }))
+	s.tick.Do(func() {
+		s.cron.Schedule(cron.Every(TickPeriod), cron.FuncJob(func() { s.ticked.Store(time.Now().UnixNano()) }))
+	})
 	s.cron.Start()
 	if err := s.CatchUp(ctx); err != nil {
 		s.log.Error("catch-up failed", "err", err)
 	}
+	if s.refresh > 0 {
+		t := time.NewTicker(s.refresh)
+		defer t.Stop()
+	loop:
+		for {
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-t.C:
+				if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+					s.log.Error("reading the subscriptions again failed", "err", err)
+				}
+			}
+		}
+	}
 	<-ctx.Done()
 	<-s.cron.Stop().Done()
+	return nil
+}
+
+// Refresh reads every active subscription and moves those whose place in
+// the schedule changed, taking off those no longer active. Unlike Load it
+// leaves the entries of unchanged subscriptions as they are, so no slot is
+// missed while it runs.
+func (s *Scheduler) Refresh(ctx context.Context) error {
+	// Updates wait for the read, as in Load: one that came between the
+	// read and the moves would be undone by an older row.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	subs, err := s.store.ActiveSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("schedule: refresh: %w", err)
+	}
+	active := make(map[int64]bool, len(subs))
+	for _, sub := range subs {
+		active[sub.ID] = true
+		s.putLocked(sub)
+	}
+	for id := range s.subs {
+		if !active[id] {
+			s.putLocked(store.Subscription{ID: id})
+		}
+	}
 	return nil
 }
 

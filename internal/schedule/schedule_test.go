@@ -463,3 +463,52 @@ func TestFireSummaries(t *testing.T) {
 		}
 	}
 }
+
+// TestRefresh brings the schedule in step with changes it was not told
+// of (made by another instance), touching only the entries that changed.
+func TestRefresh(t *testing.T) {
+	created := date(2026, 1, 1, 0, 0)
+	f := newFixture(t, created)
+	a := f.subscribe("100", 8, 0, "UTC", store.EveryDay, created, nil)
+	f.subscribe("200", 9, 0, "UTC", store.EveryDay, created, nil)
+	f.load()
+	kept := map[string]bool{}
+	for _, e := range f.sched.cron.Entries() {
+		kept[fmt.Sprint(e.ID)] = true
+	}
+	// Another instance: a moves to 10:00, 300 subscribes, nothing is told.
+	a.Hour = 10
+	if err := f.store.SaveSubscription(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	f.subscribe("300", 21, 30, "UTC", store.EveryDay, created, nil)
+	if err := f.sched.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"CRON_TZ=UTC 0 10 * * *", "CRON_TZ=UTC 0 9 * * *", "CRON_TZ=UTC 30 21 * * *"}
+	if got := f.sched.Specs(); !slices.Equal(got, want) {
+		t.Errorf("after Refresh, specs %q, want %q", got, want)
+	}
+	// The 09:00 entry, unchanged, kept its cron entry.
+	f.sched.mu.Lock()
+	id := f.sched.ids[entry{hour: 9, zone: "UTC", days: store.EveryDay}]
+	f.sched.mu.Unlock()
+	if !kept[fmt.Sprint(id)] {
+		t.Errorf("the unchanged 09:00 entry was made again (cron id %d)", id)
+	}
+	// 300 leaves, elsewhere.
+	sub, err := f.store.Chat(context.Background(), chat.Address{Platform: chat.Telegram, ChatID: "300"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.Active = false
+	if err := f.store.SaveSubscription(context.Background(), sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sched.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.sched.Specs(), want[:2]; !slices.Equal(got, want) {
+		t.Errorf("after 300 left, specs %q, want %q", got, want)
+	}
+}

@@ -73,6 +73,23 @@ type Options struct {
 	// public URL instead of long polling; WebhookListen is the local
 	// address to listen on (such as ":8443").
 	WebhookURL, WebhookListen string
+	// WebhookSecret is the secret_token given to setWebhook, which
+	// Telegram sends back on every webhook call and the bot checks: 1 to
+	// 256 characters of A-Z, a-z, 0-9, _ and -. Empty derives it from the
+	// token (hex of HMAC-SHA256 keyed by the token), so that every
+	// instance of a bot agrees on it without configuration. It never
+	// appears in a log line.
+	WebhookSecret string
+	// Inbox, when set, lets several instances serve one webhook behind a
+	// load balancer: each update is claimed in the Inbox, handled to its
+	// end within 8 s and only then answered 200, so that it is handled
+	// once across the instances and a chat's updates in order (Telegram
+	// sends a chat's next update after a 2xx for the one before). A
+	// repeat of an update handled is answered 200, one another instance
+	// is handling 503 with Retry-After, one that failed or ran late 500,
+	// for Telegram to send it again. The journal is not used then. Long
+	// polling ignores the Inbox.
+	Inbox Inbox
 	// Commands are registered with setMyCommands at start; a command that
 	// Manages the chat needs a group administrator (getChatMember).
 	Commands []chat.CommandInfo
@@ -101,6 +118,9 @@ type Options struct {
 	// answered (a refusal counts as an answer; a network error or a 5xx
 	// does not), for the operator's lessonbot_platform_up.
 	Up func(up bool)
+
+	// handleDeadline replaces webhookDeadline; for tests.
+	handleDeadline time.Duration
 }
 
 // Pacer spaces the messages the bot sends within Telegram's limits; the
@@ -169,6 +189,14 @@ func New(ctx context.Context, opts Options, tutor Tutor, state State) (*Bot, err
 			return nil, errors.New("telegram: a webhook URL needs an address to listen on")
 		}
 	}
+	if opts.WebhookSecret == "" {
+		opts.WebhookSecret = deriveSecret(opts.Token)
+	} else if !validSecret(opts.WebhookSecret) {
+		return nil, errors.New("telegram: the webhook secret must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+	}
+	if opts.handleDeadline <= 0 {
+		opts.handleDeadline = webhookDeadline
+	}
 	if opts.Workers <= 0 {
 		opts.Workers = DefaultWorkers
 	}
@@ -176,7 +204,7 @@ func New(ctx context.Context, opts Options, tutor Tutor, state State) (*Bot, err
 		opts:         opts,
 		tutor:        tutor,
 		state:        state,
-		redact:       newRedactor(opts.Token),
+		redact:       newRedactor(opts.Token, opts.WebhookSecret),
 		manage:       map[string]bool{},
 		admins:       map[string]bool{},
 		workers:      opts.Workers,
@@ -221,8 +249,9 @@ func (b *Bot) Username() string { return b.self.UserName }
 // Run registers the commands, then receives updates until ctx is done:
 // by long polling, or by webhook when Options.WebhookURL is set. Updates
 // of different chats are handled concurrently, those of one chat in
-// order; button presses are answered at once. Run returns when every
-// goroutine it started has ended. A Bot runs once.
+// order; button presses are answered at once. With Options.Inbox, a
+// webhook update is handled within the call that brings it instead.
+// Run returns when every goroutine it started has ended. A Bot runs once.
 func (b *Bot) Run(ctx context.Context) error {
 	if !b.running.CompareAndSwap(false, true) {
 		return errors.New("telegram: the bot is already running")
@@ -235,7 +264,13 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.wg.Go(func() { b.queue.work(ctx) })
 	}
 	b.wg.Go(func() { b.persistOffsets(ctx) })
-	b.replay(ctx)
+	if b.inbox() {
+		// Several instances share the State: the journal is one
+		// instance's, and Telegram keeps an update until it gets a 200.
+		b.warnJournal(ctx)
+	} else {
+		b.replay(ctx)
+	}
 	b.setCommands(ctx)
 
 	var err error

@@ -20,11 +20,19 @@ type redactor struct {
 	r *strings.Replacer
 }
 
-func newRedactor(token string) redactor {
-	pairs := []string{token, redacted}
-	for _, escaped := range []string{url.PathEscape(token), url.QueryEscape(token)} {
-		if escaped != token {
-			pairs = append(pairs, escaped, redacted)
+// newRedactor returns a redactor of token and of the other secrets given
+// (the webhook's).
+func newRedactor(token string, secrets ...string) redactor {
+	var pairs []string
+	for _, s := range append([]string{token}, secrets...) {
+		if s == "" {
+			continue // an empty old string would match everywhere
+		}
+		pairs = append(pairs, s, redacted)
+		for _, escaped := range []string{url.PathEscape(s), url.QueryEscape(s)} {
+			if escaped != s {
+				pairs = append(pairs, escaped, redacted)
+			}
 		}
 	}
 	return redactor{strings.NewReplacer(pairs...)}

@@ -85,28 +85,36 @@ const replyPatience = 60 * time.Second
 // pauses the whole budget for its retry_after and the part is sent again,
 // for up to replyPatience in all; a chat found gone or moved is handed to
 // the tutor, as the delivery workers do for scheduled lessons.
-func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msgs []chat.Message) {
+//
+// It returns an error when the replies were cut short by ctx, or when
+// none of them was posted and the failure is one that the same replies
+// sent again could get past (a server error, a refused connection, a
+// 429 beyond replyPatience): the update may then be handled again
+// without posting anything twice. Any other failure is only logged.
+func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msgs []chat.Message) error {
 	moved := false
+	posted := false
 	for _, m := range msgs {
 		parts, err := b.parts(m)
 		if err != nil {
 			b.log.Warn("sending a reply failed", "platform", to.Platform, "chat_id", to.ChatID, "err", err)
-			return
+			return nil
 		}
 		for i := 0; i < len(parts); i++ {
 			first := time.Now()
 			for {
 				if b.opts.Pacer != nil {
 					if err := b.opts.Pacer.Reply(ctx, to, kind); err != nil {
-						return
+						return fmt.Errorf("telegram: reply to %s: %w", to.ChatID, err)
 					}
 				}
 				_, err := b.sendPart(ctx, to, parts[i], false)
 				if err == nil {
+					posted = true
 					break
 				}
 				if ctx.Err() != nil {
-					return
+					return fmt.Errorf("telegram: reply to %s: %w", to.ChatID, ctx.Err())
 				}
 				se := classify(err)
 				switch se.Kind {
@@ -116,14 +124,14 @@ func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msg
 					}
 					if time.Since(first)+se.RetryAfter <= replyPatience {
 						if b.opts.Pacer == nil && !sleep(ctx, se.RetryAfter) {
-							return
+							return fmt.Errorf("telegram: reply to %s: %w", to.ChatID, ctx.Err())
 						}
 						continue
 					}
 				case chat.ChatGone:
 					b.log.Info("a reply found the chat gone", "platform", to.Platform, "chat_id", to.ChatID, "err", se)
 					b.tutor.ChatGone(ctx, to)
-					return
+					return nil
 				case chat.ChatMoved:
 					if !moved {
 						moved = true
@@ -133,10 +141,14 @@ func (b *Bot) replyAll(ctx context.Context, to chat.Address, kind chat.Kind, msg
 					}
 				}
 				b.log.Warn("sending a reply failed", "platform", to.Platform, "chat_id", to.ChatID, "err", se, "waited", time.Since(first).Round(time.Second))
-				return
+				if !posted && (se.Kind == chat.Transient || se.Kind == chat.RateLimited) {
+					return fmt.Errorf("telegram: reply to %s: %w", to.ChatID, se)
+				}
+				return nil
 			}
 		}
 	}
+	return nil
 }
 
 // part is one Bot API message of a chat.Message: a part of its text, or

@@ -41,33 +41,86 @@ type updateTopics struct {
 	} `json:"callback_query"`
 }
 
-// accept takes one update from getUpdates or the webhook: a repeat is
-// dropped; a press is answered at once on its own goroutine; anything
-// else for a chat joins that chat's queue.
-func (b *Bot) accept(ctx context.Context, raw json.RawMessage) {
+// update is the work one update asks of the bot, decoded: a press, or a
+// job in a chat's queue, or nothing.
+type update struct {
+	id int
+	// press and thread, when press is set: a button press, answered at
+	// once, and its forum topic.
+	press  *tgbotapi.CallbackQuery
+	thread string
+	// key and job, when job is set: the chat whose updates it is ordered
+	// with, and its work.
+	key string
+	job func(context.Context) error
+}
+
+// idle tells that the update asks for nothing, such as a message that is
+// not a command.
+func (u update) idle() bool { return u.press == nil && u.job == nil }
+
+// decode reads an update from getUpdates or the webhook; false means it
+// does not decode, which is logged.
+func (b *Bot) decode(raw json.RawMessage) (update, bool) {
 	var u tgbotapi.Update
 	var topics updateTopics
 	if err := json.Unmarshal(raw, &u); err != nil {
 		b.log.Warn("dropping an update that does not decode", "err", err)
-		return
+		return update{}, false
 	}
 	_ = json.Unmarshal(raw, &topics)
-	if !b.seen.add(u.UpdateID) {
-		b.log.Debug("dropping a repeated update", "update_id", u.UpdateID)
+	w := update{id: u.UpdateID}
+	switch {
+	case u.CallbackQuery != nil:
+		w.press = u.CallbackQuery
+		if topics.CallbackQuery != nil {
+			w.thread = topics.CallbackQuery.Message.thread()
+		}
+	case u.Message != nil:
+		w.key, w.job = b.messageJob(u.Message, topics.Message.thread())
+	case u.ChannelPost != nil:
+		w.key, w.job = b.messageJob(u.ChannelPost, "")
+	case u.MyChatMember != nil:
+		w.key, w.job = b.memberJob(u.MyChatMember)
+	}
+	return w, true
+}
+
+// handle does an update's work to its end on the calling goroutine. Its
+// error means that the work was cut short, or failed in a way that doing
+// it again could mend.
+func (b *Bot) handle(ctx context.Context, u update) error {
+	switch {
+	case u.press != nil:
+		return b.handlePress(ctx, u.press, u.thread)
+	case u.job != nil:
+		return u.job(ctx)
+	}
+	return nil
+}
+
+// accept takes one update from getUpdates or the webhook: a repeat is
+// dropped; a press is answered at once on its own goroutine; anything
+// else for a chat joins that chat's queue.
+func (b *Bot) accept(ctx context.Context, raw json.RawMessage) {
+	u, ok := b.decode(raw)
+	if !ok {
 		return
 	}
-	done := b.offsets.received(u.UpdateID)
-
-	if q := u.CallbackQuery; q != nil {
-		thread := ""
-		if topics.CallbackQuery != nil {
-			thread = topics.CallbackQuery.Message.thread()
-		}
-		if b.inline {
-			b.handlePress(ctx, q, thread)
-			done()
-			return
-		}
+	if !b.seen.add(u.id) {
+		b.log.Debug("dropping a repeated update", "update_id", u.id)
+		return
+	}
+	done := b.offsets.received(u.id)
+	switch {
+	case u.idle():
+		done()
+		return
+	case b.inline:
+		b.handle(ctx, u)
+		done()
+		return
+	case u.press != nil:
 		select {
 		case b.presses <- struct{}{}:
 		case <-ctx.Done():
@@ -75,35 +128,15 @@ func (b *Bot) accept(ctx context.Context, raw json.RawMessage) {
 		}
 		b.wg.Go(func() {
 			defer func() { <-b.presses }()
-			b.handlePress(ctx, q, thread)
+			b.handle(ctx, u)
 			if ctx.Err() == nil {
 				done()
 			}
 		})
 		return
 	}
-
-	var key string
-	var job func(context.Context)
-	switch {
-	case u.Message != nil:
-		key, job = b.messageJob(u.Message, topics.Message.thread())
-	case u.ChannelPost != nil:
-		key, job = b.messageJob(u.ChannelPost, "")
-	case u.MyChatMember != nil:
-		key, job = b.memberJob(u.MyChatMember)
-	}
-	if job == nil {
-		done()
-		return
-	}
-	if b.inline {
-		job(ctx)
-		done()
-		return
-	}
-	b.queue.submit(key, func(ctx context.Context) {
-		job(ctx)
+	b.queue.submit(u.key, func(ctx context.Context) {
+		b.handle(ctx, u)
 		if ctx.Err() == nil {
 			done()
 		}
@@ -133,19 +166,25 @@ func userOf(u *tgbotapi.User) chat.User {
 // messageJob returns the work a message needs in its chat's queue: a
 // command for the tutor, or a group's move to a supergroup; nil for
 // anything else.
-func (b *Bot) messageJob(m *tgbotapi.Message, thread string) (string, func(context.Context)) {
+func (b *Bot) messageJob(m *tgbotapi.Message, thread string) (string, func(context.Context) error) {
 	key := chatID(m.Chat.ID)
 	switch {
 	case m.MigrateToChatID != 0:
 		// The old group's last message: its subscription moves.
 		from := chat.Address{Platform: chat.Telegram, ChatID: key}
 		to := chatID(m.MigrateToChatID)
-		return key, func(ctx context.Context) { b.tutor.ChatMoved(ctx, from, to) }
+		return key, func(ctx context.Context) error {
+			b.tutor.ChatMoved(ctx, from, to)
+			return ctx.Err()
+		}
 	case m.MigrateFromChatID != 0:
 		// The new supergroup's first message: the same move, whichever of
 		// the two arrives first (the second finds nothing to move).
 		from := chat.Address{Platform: chat.Telegram, ChatID: chatID(m.MigrateFromChatID)}
-		return key, func(ctx context.Context) { b.tutor.ChatMoved(ctx, from, key) }
+		return key, func(ctx context.Context) error {
+			b.tutor.ChatMoved(ctx, from, key)
+			return ctx.Err()
+		}
 	}
 	name, bot, args, ok := chat.ParseCommand(m.Text)
 	if !ok {
@@ -167,9 +206,9 @@ func (b *Bot) messageJob(m *tgbotapi.Message, thread string) (string, func(conte
 	case m.From != nil:
 		cmd.From = userOf(m.From)
 	}
-	return key, func(ctx context.Context) {
+	return key, func(ctx context.Context) error {
 		cmd.CanManage = b.canManage(ctx, m, cmd)
-		b.replyAll(ctx, cmd.Chat, cmd.Kind, b.tutor.Handle(ctx, cmd))
+		return b.replyAll(ctx, cmd.Chat, cmd.Kind, b.tutor.Handle(ctx, cmd))
 	}
 }
 
@@ -217,7 +256,7 @@ func (b *Bot) canManage(ctx context.Context, m *tgbotapi.Message, cmd chat.Comma
 
 // memberJob handles a change of the bot's own membership: removed from a
 // group or channel, or blocked in a private chat, its chat is gone.
-func (b *Bot) memberJob(u *tgbotapi.ChatMemberUpdated) (string, func(context.Context)) {
+func (b *Bot) memberJob(u *tgbotapi.ChatMemberUpdated) (string, func(context.Context) error) {
 	switch u.NewChatMember.Status {
 	case "left", "kicked":
 	default:
@@ -225,18 +264,21 @@ func (b *Bot) memberJob(u *tgbotapi.ChatMemberUpdated) (string, func(context.Con
 	}
 	key := chatID(u.Chat.ID)
 	addr := chat.Address{Platform: chat.Telegram, ChatID: key}
-	return key, func(ctx context.Context) { b.tutor.ChatGone(ctx, addr) }
+	return key, func(ctx context.Context) error {
+		b.tutor.ChatGone(ctx, addr)
+		return ctx.Err()
+	}
 }
 
 // handlePress hands a press to the tutor, answers the callback with its
 // notice and sends the messages it returns (such as the full article).
 // The callback is answered within pressBudget even if the tutor is slow:
-// then without a notice.
-func (b *Bot) handlePress(ctx context.Context, q *tgbotapi.CallbackQuery, thread string) {
+// then without a notice. Its error is replyAll's.
+func (b *Bot) handlePress(ctx context.Context, q *tgbotapi.CallbackQuery, thread string) error {
 	if q.Message == nil || q.From == nil {
 		// A button under an inline message, which the bot never sends.
 		b.answer(ctx, q.ID, "")
-		return
+		return nil
 	}
 	p := chat.Press{
 		Chat: chat.Address{Platform: chat.Telegram, ChatID: chatID(q.Message.Chat.ID), ThreadID: thread},
@@ -255,7 +297,7 @@ func (b *Bot) handlePress(ctx context.Context, q *tgbotapi.CallbackQuery, thread
 		b.answer(ctx, q.ID, "")
 		r = <-replies
 	}
-	b.replyAll(ctx, p.Chat, p.Kind, r.Messages)
+	return b.replyAll(ctx, p.Chat, p.Kind, r.Messages)
 }
 
 // answer answers a callback query; a notice is shown as a toast, not an

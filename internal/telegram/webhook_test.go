@@ -27,8 +27,12 @@ func startWebhook(t *testing.T, h *harness) (string, string) {
 	if u != h.opts.WebhookURL || sets != 1 {
 		t.Fatalf("setWebhook: url %q, %d calls; want %q once", u, sets, h.opts.WebhookURL)
 	}
-	if len(secret) < 16 {
-		t.Fatalf("secret %q: want a random one of at least 16 characters", secret)
+	want := h.opts.WebhookSecret
+	if want == "" {
+		want = deriveSecret(testToken)
+	}
+	if secret != want {
+		t.Fatalf("setWebhook got secret %q, want %q", secret, want)
 	}
 	return "http://" + b.webhookAddr.String() + "/telegram/hook", secret
 }

@@ -6,6 +6,7 @@
 package telegramtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -441,6 +442,44 @@ func (f *FakeAPI) Webhook() (url, secret string, sets, deletes int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.webhookURL, f.webhookSecret, f.webhookSets, f.webhookDels
+}
+
+// WebhookSecretHeader is the header in which Telegram sends a webhook's
+// secret_token.
+const WebhookSecretHeader = "X-Telegram-Bot-Api-Secret-Token"
+
+// Deliver posts an update to the webhook that setWebhook set, as Telegram
+// does: a JSON POST to its URL with its secret_token in
+// X-Telegram-Bot-Api-Secret-Token. It returns the answer's status code
+// and headers; an error means no answer (or no webhook set). Telegram
+// sends a chat's next update only after a 2xx for the one before, and
+// sends again an update whose answer was not a 2xx: the caller does that.
+func (f *FakeAPI) Deliver(ctx context.Context, client *http.Client, update map[string]any) (int, http.Header, error) {
+	f.mu.Lock()
+	hook, secret := f.webhookURL, f.webhookSecret
+	f.mu.Unlock()
+	if hook == "" {
+		return 0, nil, errors.New("telegramtest: no webhook set")
+	}
+	body, err := json.Marshal(update)
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if secret != "" {
+		req.Header.Set(WebhookSecretHeader, secret)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header, nil
 }
 
 // Edits returns the editMessageReplyMarkup calls.
