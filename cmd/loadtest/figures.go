@@ -234,10 +234,10 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 		fmt.Fprintf(w, "  %s\n", d)
 	}
 	window := recordAheadWindow(c.rate)
+	bounds, bound := r.inFlightBounds(c.rate)
 	var maxFail time.Duration
-	bound, failovers := 0, make([]string, 0, len(r.kills))
+	failovers := make([]string, 0, len(r.kills))
 	for _, k := range r.kills {
-		bound += k.inFlight + window
 		failovers = append(failovers, round(k.failoverTime()).String())
 		maxFail = max(maxFail, k.failoverTime())
 	}
@@ -249,18 +249,34 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 			unknown = r.kills[n+1].unknownBefore - k.unknownBefore
 		}
 		sent, active := activeRate(r.sends, []period{{k.from, k.at}})
-		fmt.Fprintf(w, "  kill %d: %s pid %d → pid %d after %d sends in %v (%.0f/s); failover %v; in flight at the fake %d + window %d; rows it left under way %d; unknown added by the next kill %d, of which arrived %d (accepted before the SIGKILL %d)\n",
-			n+1, k.tag, k.pid, k.newPid, sent, round(active), float64(sent)/max(active.Seconds(), 1e-9), round(k.failoverTime()), k.inFlight, window, k.underWay, unknown, arrived[n], before[n])
+		fmt.Fprintf(w, "  kill %d: %s pid %d → pid %d after %d sends in %v (%.0f/s); failover %v; in flight %d = %d unanswered at the fake + %d answered, not recorded + window %d; rows it left under way %d; unknown added %d, of which arrived %d\n",
+			n+1, k.tag, k.pid, k.newPid, sent, round(active), float64(sent)/max(active.Seconds(), 1e-9), round(k.failoverTime()),
+			bounds[n], k.inFlight, before[n], window, k.underWay, unknown, arrived[n])
 	}
-	fmt.Fprintf(w, "failover (SIGKILL to the next accepted send): max %v (want ≤ %v); each: %s\n", round(maxFail), c.failover, strings.Join(failovers, " "))
-	fmt.Fprintf(w, "unknown messages: %d (sum of deliveries.unknown) against the in-flight bound %d (Σ over the kills of the killed process's sends the fake had not answered at the kill, received before it or on their way + the record-ahead window max(2, ⌈50 ms × rate⌉) = %d)\n",
-		r.final.unknown, bound, window)
+	fmt.Fprintf(w, "failover (SIGKILL to the next accepted send by another process): max %v (want ≤ %v); each: %s\n", round(maxFail), c.failover, strings.Join(failovers, " "))
+	fmt.Fprintf(w, "unknown messages: %d (sum of deliveries.unknown) against %d in flight at the kills (Σ per kill: the killed process's sends the fake had not answered at the SIGKILL, received or on their way; + those it had answered whose message lessonbot records as unknown; + internal/delivery's record-ahead window, %d at %g/s)\n",
+		r.final.unknown, bound, window, c.rate)
 	for i, err := range r.stopErrs {
 		if err != nil {
 			fmt.Fprintf(w, "stop: lessonbot-%d: %v\n", i+1, err)
 		}
 	}
 	fmt.Fprintf(w, "stop: leases left after every instance stopped (SIGTERM): %d\n", r.leasesLeft)
+}
+
+// inFlightBounds returns, for each kill, the sends in flight at it: the
+// killed process's sends the fake had not answered (received, or on their
+// way), those the fake had answered before the SIGKILL whose message
+// lessonbot records as unknown (the answer had not come back, or was not
+// recorded yet), and the record-ahead window; and their sum.
+func (r *clusterReport) inFlightBounds(rate float64) (bounds []int, total int) {
+	_, answered := arrivedByKill(r.kills, r.arrivedAnyway)
+	for n, k := range r.kills {
+		b := k.inFlight + answered[n] + recordAheadWindow(rate)
+		bounds = append(bounds, b)
+		total += b
+	}
+	return bounds, total
 }
 
 func durationOrZero(from, to time.Time) time.Duration {
@@ -304,13 +320,12 @@ func (r *clusterReport) missed(c cluster) []string {
 	if len(r.kills) < c.kills {
 		add("%d kills of %d", len(r.kills), c.kills)
 	}
-	bound := 0
 	for n, k := range r.kills {
 		if f := k.failoverTime(); f < 0 || f > c.failover {
 			add("kill %d: failover %v, want ≤ %v", n+1, round(f), c.failover)
 		}
-		bound += k.inFlight + recordAheadWindow(c.rate)
 	}
+	_, bound := r.inFlightBounds(c.rate)
 	if r.final.unknown > bound {
 		add("%d unknown messages, more than the %d in flight at the kills", r.final.unknown, bound)
 	}

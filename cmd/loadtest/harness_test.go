@@ -379,8 +379,10 @@ func TestHolderPid(t *testing.T) {
 	if _, err := (lease{holder: "nonsense"}).pid(); err == nil {
 		t.Error("a holder without a pid parsed")
 	}
-	if w := recordAheadWindow(300); w != 15 {
-		t.Errorf("recordAheadWindow(300) = %d, want 15", w)
+	for rate, want := range map[float64]int{300: 16, 25: 2, 1000: 50, 200: 10} {
+		if w := recordAheadWindow(rate); w != want {
+			t.Errorf("recordAheadWindow(%g) = %d, want %d", rate, w, want)
+		}
 	}
 }
 

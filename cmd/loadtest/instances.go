@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,11 +39,14 @@ type cluster struct {
 }
 
 // recordAheadWindow is the number of messages internal/delivery may
-// record as under way before their turn at rate messages a second:
-// max(2, ⌈50 ms × rate⌉) (its recordAhead). A kill may leave that many
-// unknown besides the sends the Bot API had under way.
+// record as under way and waiting for their turn at rate messages a
+// second, computed as it does: max(2, ⌈recordAhead / interval⌉) with
+// recordAhead 50 ms and the interval a whole number of nanoseconds (so 16
+// at 300/s: 50 ms / 3.333333 ms is a hair above 15). A kill may leave
+// that many unknown besides the sends under way at the Bot API.
 func recordAheadWindow(rate float64) int {
-	return max(2, int(math.Ceil(0.05*rate)))
+	iv := time.Duration(float64(time.Second) / rate)
+	return max(2, int(math.Ceil(float64(50*time.Millisecond)/float64(iv))))
 }
 
 // runInstances is the instances mode: it parses its flags, runs the
@@ -255,20 +259,15 @@ telegram:
 		}
 	}()
 
-	// The schema: the first instance makes it, alone, and stops.
-	if ok, err := db.hasSchema(ctx); err != nil {
+	// The schema, by lessonbot's own migrations.
+	args, err := config(0, 0)
+	if err != nil {
 		return rep, err
-	} else if !ok {
-		say("making the schema: starting one instance")
-		if err := fl.start(0); err != nil {
-			return rep, err
-		}
-		if err := fl.waitReady(ctx, 0, 60*time.Second); err != nil {
-			return rep, err
-		}
-		if err := fl.stop(0, 20*time.Second); err != nil {
-			return rep, fmt.Errorf("the instance that made the schema did not stop cleanly: %w", err)
-		}
+	}
+	migrate := exec.CommandContext(ctx, c.bin, append([]string{"db", "migrate"}, args[1:]...)...)
+	migrate.Env = env
+	if out, err := migrate.CombinedOutput(); err != nil {
+		return rep, fmt.Errorf("lessonbot db migrate: %v\n%s", err, out)
 	}
 
 	// The chats: all subscribed to the first whole minute at least lead
