@@ -36,6 +36,8 @@ type sendCall struct {
 	// by names the process that made it, from the base URL it was given
 	// (processURL); empty for the plain URL.
 	by string
+	// chat is its chat_id.
+	chat string
 	// received is when its handler started (the request read); answered
 	// is when the handler returned.
 	received, answered time.Time
@@ -91,9 +93,15 @@ func (f *fakeTelegram) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	received := time.Now()
+	// The fake parses the form again, which then costs nothing.
+	var chat string
+	if r.ParseForm() == nil {
+		chat = r.PostForm.Get("chat_id")
+	}
 	f.mu.Lock()
 	i := len(f.sends)
-	f.sends = append(f.sends, sendCall{by: by, received: time.Now()})
+	f.sends = append(f.sends, sendCall{by: by, chat: chat, received: received})
 	f.mu.Unlock()
 	sw := &statusWriter{ResponseWriter: w}
 	f.FakeAPI.ServeHTTP(sw, r)
@@ -109,21 +117,21 @@ func (f *fakeTelegram) Sends() []sendCall {
 	return append([]sendCall(nil), f.sends...)
 }
 
-// firstAccepted returns the answer time of the first accepted send whose
-// request came after after, from any process but except, or false when
-// there is none yet.
-func (f *fakeTelegram) firstAccepted(after time.Time, except string) (time.Time, bool) {
+// firstAccepted returns the first accepted send (by its answer) to a chat
+// that want accepts whose request came after after, from any process but
+// except, or false when there is none yet.
+func (f *fakeTelegram) firstAccepted(after time.Time, except string, want func(chat string) bool) (sendCall, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var first time.Time
+	var first sendCall
 	// Calls are logged as they come, so those after "after" are a tail.
 	for i := len(f.sends) - 1; i >= 0 && f.sends[i].received.After(after); i-- {
 		c := f.sends[i]
-		if c.accepted() && c.by != except && (first.IsZero() || c.answered.Before(first)) {
-			first = c.answered
+		if c.accepted() && c.by != except && want(c.chat) && (first.answered.IsZero() || c.answered.Before(first.answered)) {
+			first = c
 		}
 	}
-	return first, !first.IsZero()
+	return first, !first.answered.IsZero()
 }
 
 // called counts the calls of method by process by that the fake answered

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,17 +81,19 @@ func activeRate(sends []sendCall, periods []period) (msgs int, active time.Durat
 }
 
 // helpReplies counts the chats of the /help commands (the n chats after
-// the slot's) that got a reply.
-func helpReplies(sent []telegramtest.SentMessage, chats, n int) int {
-	got := map[string]bool{}
+// the slot's) that got a reply, and the replies beyond one per chat (a
+// command handled twice).
+func helpReplies(sent []telegramtest.SentMessage, chats, n int) (replied, twice int) {
+	got := map[string]int{}
 	for _, m := range sent {
-		for i := range n {
-			if m.ChatID == fmt.Sprint(firstChat+chats+i) {
-				got[m.ChatID] = true
-			}
+		if id, err := strconv.ParseInt(m.ChatID, 10, 64); err == nil && id >= firstChat+int64(chats) && id < firstChat+int64(chats+n) {
+			got[m.ChatID]++
 		}
 	}
-	return len(got)
+	for _, k := range got {
+		twice += k - 1
+	}
+	return len(got), twice
 }
 
 // lostFigures compares the outbox with what the fake accepted. lost counts
@@ -205,8 +208,8 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 	fmt.Fprintf(w, "lessonbot %s × %d instances on one PostgreSQL, webhook through a round-robin proxy; %d chats due at %s UTC; fake Bot API %g messages/s (burst %d), %v per call\n",
 		c.bin, c.instances, c.chats, r.slot.Format("15:04"), c.rate, c.burst, c.latency)
 	fmt.Fprintf(w, "wall time: %v (of which from the slot to every delivery ended: %v)\n", round(r.wall), round(durationOrZero(r.slot, r.fanOutEnd)))
-	fmt.Fprintf(w, "webhook: setWebhook called %d times, by every instance; %d /help updates posted through the proxy (answers by HTTP status %v; %d not 2xx, posted again), %d chats got a reply; proxy: requests per instance %v, %d passed over from an instance that refused\n",
-		r.webhookSets, r.hook.updates, r.hook.statuses, r.hook.retried, r.helpReplies, r.proxyServed, r.proxyPassed)
+	fmt.Fprintf(w, "webhook: setWebhook called %d times, by every instance; %d /help updates posted through the proxy (answers by HTTP status %v; %d not 2xx, posted again), %d chats got a reply, %d replies more than one per command; proxy: requests per instance %v, %d passed over from an instance that refused\n",
+		r.webhookSets, r.hook.updates, r.hook.statuses, r.hook.retried, r.helpReplies, r.helpTwice, r.proxyServed, r.proxyPassed)
 	fmt.Fprintf(w, "scheduler: %d instances running at the slot; deliveries rows %d for %d due chats (%d distinct subscriptions; want exactly %d)\n",
 		r.atSlot, r.final.rows, c.chats, r.final.subscriptions, c.chats)
 	for _, l := range r.slotLogs {
@@ -220,7 +223,7 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 	fmt.Fprintf(w, "rate: %d sends accepted in %v while a sender was active (from the first accepted send after each (re)start to the kill, or to the last send) = %.1f/s = %.3f of %g (want ≥ 0.95)\n",
 		r.activeMsgs, round(r.activeTime), rate, rate/c.rate, c.rate)
 	fmt.Fprintf(w, "one sender at a time: the process whose sends the fake accepted changed %d times from the slot on (want %d, once per kill)\n", r.switches, len(r.kills))
-	fmt.Fprintf(w, "429s: %d (want 0); duplicates (a chat sent the same text twice, from the slot on): %d of %d lesson messages (want 0)\n",
+	fmt.Fprintf(w, "429s: %d (want 0); duplicates (the same text sent twice to one of the slot's chats): %d of %d lesson messages (want 0)\n",
 		r.rateLimited, r.duplicates, r.lessonMsgs)
 	states := make([]string, 0, len(r.final.byState))
 	for s, n := range r.final.byState {
@@ -249,8 +252,8 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 			unknown = r.kills[n+1].unknownBefore - k.unknownBefore
 		}
 		sent, active := activeRate(r.sends, []period{{k.from, k.at}})
-		fmt.Fprintf(w, "  kill %d: %s pid %d → pid %d after %d sends in %v (%.0f/s); failover %v; in flight %d = %d unanswered at the fake + %d answered, not recorded + window %d; rows it left under way %d; unknown added %d, of which arrived %d\n",
-			n+1, k.tag, k.pid, k.newPid, sent, round(active), float64(sent)/max(active.Seconds(), 1e-9), round(k.failoverTime()),
+		fmt.Fprintf(w, "  kill %d: %s pid %d → pid %d after %d sends in %v (%.0f/s); failover %v to %s; in flight %d = %d unanswered at the fake + %d answered, not recorded + window %d; rows it left under way %d; unknown added %d, of which arrived %d\n",
+			n+1, k.tag, k.pid, k.newPid, sent, round(active), float64(sent)/max(active.Seconds(), 1e-9), round(k.failoverTime()), k.resumedBy,
 			bounds[n], k.inFlight, before[n], window, k.underWay, unknown, arrived[n])
 	}
 	fmt.Fprintf(w, "failover (SIGKILL to the next accepted send by another process): max %v (want ≤ %v); each: %s\n", round(maxFail), c.failover, strings.Join(failovers, " "))
@@ -290,8 +293,9 @@ func durationOrZero(from, to time.Time) time.Duration {
 func (r *clusterReport) missed(c cluster) []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
-	if !r.webhookOK || r.hook.retried > 0 {
-		add("webhook: %d of %d chats got their reply through the proxy, %d posts answered other than 2xx (%v)", r.helpReplies, 2*c.instances, r.hook.retried, r.hook.statuses)
+	if !r.webhookOK || r.hook.retried > 0 || r.helpTwice > 0 {
+		add("webhook: %d of %d chats got their reply through the proxy, %d replies more than one per command, %d posts answered other than 2xx (%v)",
+			r.helpReplies, 2*c.instances, r.helpTwice, r.hook.retried, r.hook.statuses)
 	}
 	if r.atSlot != c.instances {
 		add("scheduler: %d instances running at the slot, not %d", r.atSlot, c.instances)

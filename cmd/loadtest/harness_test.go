@@ -279,25 +279,29 @@ func TestFakeSendLog(t *testing.T) {
 			resp.Body.Close()
 		}
 	}
+	any5 := func(chat string) bool { return chat == "5" }
 	start := time.Now()
 	send(f.URL(), 5*time.Second) // accepted
 	cut := time.Now()
 	send(f.processURL("lessonbot-1.1"), 50*time.Millisecond) // the caller goes away: not accepted
 	time.Sleep(50 * time.Millisecond)
 	sends := f.Sends()
-	if len(sends) != 2 || !sends[0].accepted() || sends[0].by != "" || sends[1].accepted() || sends[1].status != 0 || sends[1].by != "lessonbot-1.1" {
+	if len(sends) != 2 || !sends[0].accepted() || sends[0].by != "" || sends[0].chat != "5" || sends[1].accepted() || sends[1].status != 0 || sends[1].by != "lessonbot-1.1" {
 		t.Fatalf("sends %+v; want one accepted, then one of lessonbot-1.1 with no answer", sends)
 	}
 	if n := f.acceptedCount(); n != 1 || f.SentCount() != 1 {
 		t.Errorf("accepted %d, fake recorded %d; want 1 and 1", n, f.SentCount())
 	}
-	if at, ok := f.firstAccepted(start, "lessonbot-1.1"); !ok || at != sends[0].answered {
-		t.Errorf("firstAccepted(start) = %v, %v", at, ok)
+	if c, ok := f.firstAccepted(start, "lessonbot-1.1", any5); !ok || c != sends[0] {
+		t.Errorf("firstAccepted(start) = %+v, %v", c, ok)
 	}
-	if _, ok := f.firstAccepted(start, ""); ok {
+	if _, ok := f.firstAccepted(start, "", any5); ok {
 		t.Error("firstAccepted except the plain URL's found one")
 	}
-	if _, ok := f.firstAccepted(cut, "lessonbot-2.1"); ok {
+	if _, ok := f.firstAccepted(start, "lessonbot-1.1", func(chat string) bool { return chat == "6" }); ok {
+		t.Error("firstAccepted found a send to another chat")
+	}
+	if _, ok := f.firstAccepted(cut, "lessonbot-2.1", any5); ok {
 		t.Error("firstAccepted after the accepted one found one")
 	}
 	// At an instant inside the second call, it is the one in flight.
@@ -368,6 +372,28 @@ func TestLostFigures(t *testing.T) {
 	lost, missing, arrived, detail := lostFigures(recs, sent, 6, 2)
 	if lost != 1+2+1 || missing != 1 || len(arrived) != 1 || !arrived[0].Equal(sent[2].At) {
 		t.Errorf("lostFigures = lost %d, missing %d, arrived %v (%q); want 4, 1, one", lost, missing, arrived, detail)
+	}
+}
+
+func TestSlotChat(t *testing.T) {
+	c := cluster{chats: 10}
+	for chat, want := range map[string]bool{fmt.Sprint(firstChat): true, fmt.Sprint(firstChat + 9): true,
+		fmt.Sprint(firstChat + 10): false, fmt.Sprint(firstChat - 1): false, "": false, "x": false} {
+		if got := c.slotChat(chat); got != want {
+			t.Errorf("slotChat(%q) = %v, want %v", chat, got, want)
+		}
+	}
+	sends := c.lessonSends([]sendCall{{chat: fmt.Sprint(firstChat + 3)}, {chat: fmt.Sprint(firstChat + 10)}})
+	if len(sends) != 1 || sends[0].chat != fmt.Sprint(firstChat+3) {
+		t.Errorf("lessonSends = %+v", sends)
+	}
+}
+
+func TestHelpReplies(t *testing.T) {
+	sent := []telegramtest.SentMessage{{ChatID: fmt.Sprint(firstChat + 9)}, {ChatID: fmt.Sprint(firstChat + 10)},
+		{ChatID: fmt.Sprint(firstChat + 11)}, {ChatID: fmt.Sprint(firstChat + 11)}, {ChatID: fmt.Sprint(firstChat + 13)}}
+	if replied, twice := helpReplies(sent, 10, 3); replied != 2 || twice != 1 {
+		t.Errorf("helpReplies = %d, %d; want 2 chats, 1 reply twice", replied, twice)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,24 @@ type cluster struct {
 func recordAheadWindow(rate float64) int {
 	iv := time.Duration(float64(time.Second) / rate)
 	return max(2, int(math.Ceil(float64(50*time.Millisecond)/float64(iv))))
+}
+
+// slotChat tells whether chat is one of the slot's: the lesson sends go to
+// them, and only them (the webhook check's replies go to others).
+func (c cluster) slotChat(chat string) bool {
+	id, err := strconv.ParseInt(chat, 10, 64)
+	return err == nil && id >= firstChat && id < firstChat+int64(c.chats)
+}
+
+// lessonSends returns the sends to the slot's chats.
+func (c cluster) lessonSends(sends []sendCall) []sendCall {
+	var out []sendCall
+	for _, s := range sends {
+		if c.slotChat(s.chat) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // runInstances is the instances mode: it parses its flags, runs the
@@ -114,7 +133,8 @@ type kill struct {
 	from, at, exited time.Time
 	// resumed is the first accepted send of another process after the
 	// kill: the next holder's; zero when none came.
-	resumed time.Time
+	resumed   time.Time
+	resumedBy string
 	// inFlight counts the sendMessage calls of the killed process that
 	// the fake had received and not answered when SIGKILL was sent.
 	inFlight int
@@ -148,6 +168,7 @@ type clusterReport struct {
 	webhookOK     bool
 	hook          webhookStats
 	helpReplies   int
+	helpTwice     int
 	proxyServed   []int
 	proxyPassed   int
 	perDelivery   int
@@ -326,8 +347,8 @@ telegram:
 	if err != nil {
 		return rep, fmt.Errorf("%w (answers by status: %v)", err, rep.hook.statuses)
 	}
-	waitFor(ctx, nil, 10*time.Second, func() bool { return helpReplies(fake.Sent(), c.chats, len(help)) >= len(help) })
-	rep.helpReplies = helpReplies(fake.Sent(), c.chats, len(help))
+	waitFor(ctx, nil, 10*time.Second, func() bool { n, _ := helpReplies(fake.Sent(), c.chats, len(help)); return n >= len(help) })
+	rep.helpReplies, _ = helpReplies(fake.Sent(), c.chats, len(help))
 	rep.webhookOK = rep.helpReplies >= len(help)
 	rep.proxyServed, rep.proxyPassed = proxy.counts()
 	say("webhook: %d updates posted through the proxy (%d retried), %d replies; waiting for the slot", len(help), rep.hook.retried, rep.helpReplies)
@@ -351,14 +372,18 @@ telegram:
 		rep.perDelivery = per
 	}
 	sent := fake.Sent()
-	_, _, _, rep.duplicates = fanOutFigures(sent, rep.slot)
+	var toSlot []telegramtest.SentMessage
 	for _, m := range sent {
-		if !m.At.Before(rep.slot) {
-			rep.lessonMsgs++
+		if c.slotChat(m.ChatID) {
+			toSlot = append(toSlot, m)
 		}
 	}
+	// The slot's chats get nothing but the lesson: a text twice is a
+	// duplicate whenever it came.
+	rep.lessonMsgs, _, _, rep.duplicates = fanOutFigures(toSlot, time.Time{})
+	rep.helpReplies, rep.helpTwice = helpReplies(sent, c.chats, len(help))
 	rep.rateLimited = fake.RateLimited()
-	rep.sends = fake.Sends()
+	rep.sends = c.lessonSends(fake.Sends())
 	rep.activeMsgs, rep.activeTime = activeRate(rep.sends, rep.periods)
 	rep.switches = senderSwitches(rep.sends, rep.slot)
 	if recs, err := db.deliveries(ctx); err == nil {
@@ -397,8 +422,8 @@ func (c cluster) fanOut(ctx context.Context, rep *clusterReport, fake *fakeTeleg
 	}
 	var from time.Time
 	for {
-		if t, ok := fake.firstAccepted(rep.slot, ""); ok {
-			from = t
+		if c, ok := fake.firstAccepted(rep.slot, "", c.slotChat); ok {
+			from = c.answered
 			break
 		}
 		if time.Since(rep.slot) > time.Minute {
@@ -471,8 +496,8 @@ func (c cluster) fanOut(ctx context.Context, rep *clusterReport, fake *fakeTeleg
 		kl.newPid = fl.pid(i)
 		// Another process sends again.
 		for {
-			if t, ok := fake.firstAccepted(kl.at, kl.tag); ok {
-				kl.resumed = t
+			if c, ok := fake.firstAccepted(kl.at, kl.tag, c.slotChat); ok {
+				kl.resumed, kl.resumedBy = c.answered, c.by
 				break
 			}
 			if time.Since(kl.at) > 4*c.failover {
@@ -482,14 +507,14 @@ func (c cluster) fanOut(ctx context.Context, rep *clusterReport, fake *fakeTeleg
 				return err
 			}
 		}
-		kl.inFlight = inFlightAt(fake.Sends(), kl.at, kl.tag)
+		kl.inFlight = inFlightAt(c.lessonSends(fake.Sends()), kl.at, kl.tag)
 		rep.kills = append(rep.kills, kl)
 		rep.periods = append(rep.periods, period{from, kl.at})
 		if kl.resumed.IsZero() {
 			return fmt.Errorf("kill %d: no instance sent again within %v", k+1, 4*c.failover)
 		}
-		say("kill %d: lessonbot-%d (pid %d) after %v of sending, %d sends in flight; sending again after %v; pid %d started in its place",
-			k+1, i+1, pid, round(kl.at.Sub(from)), kl.inFlight, round(kl.failoverTime()), kl.newPid)
+		say("kill %d: %s (pid %d) after %v of sending, %d sends in flight; %s sent again after %v; pid %d started in its place",
+			k+1, kl.tag, pid, round(kl.at.Sub(from)), kl.inFlight, kl.resumedBy, round(kl.failoverTime()), kl.newPid)
 		from = kl.resumed
 	}
 
