@@ -334,7 +334,14 @@ func TestInstancesBehindLoadBalancer(t *testing.T) {
 	}
 	t.Logf("%d interactions through the proxy to %d instances, %d at a time, in %v: time to the HTTP answer p50 %v, p99 %v, max %v; routed %v, handled by the tutor %v (%d commands, %d presses)",
 		len(all), instances, concurrency, elapsed.Round(time.Millisecond), p50.Round(time.Microsecond), p99.Round(time.Microsecond), sorted[len(sorted)-1].Round(time.Microsecond), routedTo, perInstance, commands, presses)
-	if p99 >= time.Second {
-		t.Errorf("p99 time to the HTTP answer %v, want under 1 s (Discord allows 3 s)", p99)
+	// Under the race detector, on a small machine, everything is 5 to
+	// 10 times slower and the queue of 32 requests shows it: only
+	// Discord's own 3 s is checked then.
+	bound := time.Second
+	if raceDetector {
+		bound = 3 * time.Second
+	}
+	if p99 >= bound {
+		t.Errorf("p99 time to the HTTP answer %v, want under %v (Discord allows 3 s)", p99, bound)
 	}
 }
