@@ -317,7 +317,7 @@ func (b *Bot) learnApplication(ctx context.Context) error {
 		if time.Now().Add(wait).After(deadline) {
 			return fmt.Errorf("discord: ask for the application: %w", b.red.Error(err))
 		}
-		b.log.Warn("asking Discord for the application failed; trying again", "in", wait, "err", b.red.Error(err))
+		b.log.Warn("asking Discord for the application failed; trying again", "retry_after", wait, "err", b.red.Error(err))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
