@@ -19,8 +19,8 @@ import (
 // one of these already says it.
 var logKeys = []string{
 	"platform", "chat_id", "update_id", "delivery_id", "lesson", "attempt", "retry_after", "err",
-	"addr", "alert", "budget", "channels", "command", "commit", "count", "deliveries", "dir", "file", "go", "guild",
-	"handler", "holder", "in_service", "items", "kind", "language", "lessons", "listen", "lease_ttl", "new_chat_id", "panic", "part",
+	"addr", "alert", "application_id", "budget", "channels", "claim", "command", "commit", "count", "deadline", "deliveries", "dir", "file", "gateway", "go", "guild",
+	"handler", "holder", "in_service", "inbox", "items", "kind", "language", "lessons", "listen", "lease_ttl", "new_chat_id", "panic", "part",
 	"platforms", "question", "role", "rows", "servers", "slot", "spec", "stack", "start", "subscription",
 	"subscriptions", "summaries", "summary", "type", "unknown_messages", "user_id", "username", "value",
 	"version", "waited", "where",

@@ -12,8 +12,10 @@ import (
 	"github.com/lessonbot/lessonbot/internal/chat"
 	"github.com/lessonbot/lessonbot/internal/config"
 	"github.com/lessonbot/lessonbot/internal/delivery"
+	"github.com/lessonbot/lessonbot/internal/discord"
 	"github.com/lessonbot/lessonbot/internal/lease"
 	"github.com/lessonbot/lessonbot/internal/schedule"
+	"github.com/lessonbot/lessonbot/internal/store"
 	"github.com/lessonbot/lessonbot/internal/telegram"
 )
 
@@ -85,9 +87,12 @@ func (a *app) deliverShared(ctx context.Context, wg *sync.WaitGroup, platforms m
 			r.scheduling.Store(h)
 			held("scheduler")(h)
 		}}, func(ctx context.Context) {
+			var janitor sync.WaitGroup
+			janitor.Go(func() { forgetUpdates(ctx, a) })
 			if err := r.sched.Run(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("the scheduler stopped", "err", err)
 			}
+			janitor.Wait()
 		})
 	})
 	for name, pl := range platforms {
@@ -178,6 +183,80 @@ func pollerByLease(a *app, opts telegram.Options, tut telegram.Tutor, holder str
 				}
 				if err := bot.Run(ctx); err != nil && ctx.Err() == nil {
 					log.Error("polling stopped", "platform", chat.Telegram, "err", err)
+				}
+			})
+		return nil
+	}
+}
+
+// updatesKept is how long the inbox remembers a webhook update: Telegram
+// keeps an update 24 hours at most, so one older cannot come again.
+const updatesKept = 48 * time.Hour
+
+// forgetUpdates deletes the inbox's old updates every hour until ctx ends;
+// the scheduler's holder does it, for one instance is enough.
+func forgetUpdates(ctx context.Context, a *app) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.store.ForgetUpdates(ctx, updatesKept); err != nil && ctx.Err() == nil {
+			a.log.Warn("forgetting old webhook updates failed", "err", err)
+		} else if n > 0 {
+			a.log.Debug("forgot old webhook updates", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// storeInbox is the Telegram webhook's inbox in the shared database: the
+// store's claims of updates, for the bot, by this instance.
+type storeInbox struct {
+	store       *store.Store
+	bot, holder string
+}
+
+// ClaimUpdate claims update id until until.
+func (s storeInbox) ClaimUpdate(ctx context.Context, id int64, now, until time.Time) (telegram.InboxClaim, error) {
+	c, err := s.store.ClaimUpdate(ctx, s.bot, id, s.holder, until.Sub(now))
+	if err != nil {
+		return 0, err
+	}
+	switch c {
+	case store.UpdateDone:
+		return telegram.InboxDone, nil
+	case store.UpdateBusy:
+		return telegram.InboxBusy, nil
+	}
+	return telegram.InboxNew, nil
+}
+
+// FinishUpdate records that update id was handled.
+func (s storeInbox) FinishUpdate(ctx context.Context, id int64, _ time.Time) error {
+	return s.store.FinishUpdate(ctx, s.bot, id, s.holder)
+}
+
+// gatewayByLease returns the receiving side of a Discord bot in gateway
+// mode on a shared database: only the instance that holds the gateway's
+// lease opens a gateway session, so that each event comes once; the
+// others wait on hot standby. Each term runs a bot of its own.
+func gatewayByLease(a *app, opts discord.Options, tut discord.Tutor, holder string, log *slog.Logger) func(context.Context) error {
+	role := "gateway:" + chat.Discord + ":" + botID(chat.Discord, a.cfg)
+	return func(ctx context.Context) error {
+		lease.Run(ctx, a.store, role, holder, lease.Options{Log: log, Held: func(h bool) { a.metrics.LeaseHeld("gateway", h) }},
+			func(ctx context.Context) {
+				bot, err := discord.New(ctx, opts, tut)
+				if err != nil {
+					if ctx.Err() == nil {
+						log.Error("cannot open the gateway", "platform", chat.Discord, "err", err)
+					}
+					return
+				}
+				if err := bot.Run(ctx); err != nil && ctx.Err() == nil {
+					log.Error("the gateway stopped", "platform", chat.Discord, "err", err)
 				}
 			})
 		return nil

@@ -110,6 +110,11 @@ func runRun(ctx context.Context, env Env, args []string) int {
 		opts := telegramOptions(cfg, a, log)
 		opts.Pacer = budget
 		opts.Up = func(up bool) { m.PlatformUp(chat.Telegram, up) }
+		if shared && opts.WebhookURL != "" {
+			// Every instance takes webhook calls: the inbox in the
+			// database handles each update once, whichever gets it.
+			opts.Inbox = storeInbox{store: a.store, bot: botID(chat.Telegram, cfg), holder: holder}
+		}
 		bot, err := telegram.New(ctx, opts, tut, a.store)
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
@@ -127,19 +132,30 @@ func runRun(ctx context.Context, env Env, args []string) int {
 		log.Info("telegram bot ready", "username", bot.Username())
 	}
 	if cfg.Discord.Token != "" {
-		bot, err := discord.New(ctx, discord.Options{
+		opts := discord.Options{
 			Token: cfg.Discord.Token, APIURL: cfg.Discord.APIURL, GuildID: cfg.Discord.GuildID,
 			Admins: cfg.Discord.Admins, Commands: a.tutor.Commands(),
 			InteractionsListen: cfg.Discord.Interactions.Listen, PublicKey: cfg.Discord.PublicKey,
 			Logger: log, Up: func(up bool) { m.PlatformUp(chat.Discord, up) },
-		}, tut)
+		}
+		// Instances that share a database each serve the interactions
+		// endpoint and open no gateway: a session each would bring every
+		// event to all of them.
+		opts.NoGateway = shared && opts.InteractionsListen != ""
+		bot, err := discord.New(ctx, opts, tut)
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "lessonbot run: %v\n", err)
 			return exitFailure
 		}
 		limits := ratelimit.Limits{PerSecond: cfg.Discord.Rate.RequestsPerSecond}
 		platforms[chat.Discord] = delivery.Platform{Sender: bot, Budget: ratelimit.New(limits), Limits: limits}
-		bots = append(bots, bot.Run)
+		if shared && !opts.NoGateway {
+			// Gateway mode on a shared database: one instance at a time
+			// holds the gateway, the others wait on hot standby.
+			bots = append(bots, gatewayByLease(a, opts, tut, holder, log))
+		} else {
+			bots = append(bots, bot.Run)
+		}
 	}
 
 	hup := make(chan os.Signal, 1)
@@ -260,7 +276,7 @@ func telegramOptions(cfg config.Config, a *app, log *slog.Logger) telegram.Optio
 	}
 	return telegram.Options{
 		Token: cfg.Telegram.Token, APIURL: cfg.Telegram.APIURL, Admins: admins,
-		WebhookURL: cfg.Telegram.Webhook.URL, WebhookListen: cfg.Telegram.Webhook.Listen,
+		WebhookURL: cfg.Telegram.Webhook.URL, WebhookListen: cfg.Telegram.Webhook.Listen, WebhookSecret: cfg.Telegram.Webhook.Secret,
 		Commands: a.tutor.Commands(), Logger: log, NotFound: store.ErrNotFound,
 		PaidBroadcast: cfg.Telegram.PaidBroadcast,
 	}

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -298,4 +300,97 @@ func TestSharedDBCommands(t *testing.T) {
 			t.Errorf("the password shows: %q", out)
 		}
 	}
+}
+
+// buildLessonbot builds this lessonbot into a temporary folder, for the
+// tests that run it as processes (to kill them).
+func buildLessonbot(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "lessonbot")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestSharedPollingKill: two lessonbot processes in polling mode on one
+// PostgreSQL database; the poller is killed (SIGKILL) while updates keep
+// coming; the standby polls within about 20 s (the lease runs out at 15 s,
+// and it asks every 5 s), from the offset in the database, and every
+// update is answered: none is lost.
+func TestSharedPollingKill(t *testing.T) {
+	url := pgtest.Database(t)
+	bin := buildLessonbot(t)
+	fake := newPollingTelegram()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	cfg := sharedConfig(t, url, srv.URL)
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	procs := map[int]*exec.Cmd{}
+	for range 2 {
+		cmd := exec.Command(bin, "run", "--config", cfg)
+		cmd.Env = append(os.Environ(), "TELEGRAM_BOT_TOKEN="+runTestToken)
+		var out logtest.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs[cmd.Process.Pid] = cmd
+		t.Cleanup(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			if t.Failed() {
+				t.Logf("process %d:\n%s", cmd.Process.Pid, out.String())
+			}
+		})
+	}
+	waitUntil(t, 30*time.Second, "a poller", func() bool { return pollerHolder(t, st) != "" })
+	fake.add(40)
+	waitUntil(t, 20*time.Second, "the first replies", func() bool { _, r := fake.counts(); return len(r) == 40 })
+
+	holder := pollerHolder(t, st)
+	pid, _ := strconv.Atoi(strings.Split(holder, ":")[1])
+	poller, ok := procs[pid]
+	if !ok {
+		t.Fatalf("the poller's holder id %s names none of the processes", holder)
+	}
+	// Updates come while the poller dies and until the standby polls.
+	before, _ := fake.counts()
+	killed := time.Now()
+	if err := poller.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	fake.add(40)
+	waitUntil(t, 30*time.Second, "the standby to poll", func() bool { h := pollerHolder(t, st); return h != "" && h != holder })
+	took := time.Since(killed)
+	waitUntil(t, 20*time.Second, "every update answered", func() bool {
+		_, r := fake.counts()
+		for _, n := range r {
+			if n < 2 {
+				return false
+			}
+		}
+		return len(r) == 40
+	})
+	conflicts, replies := fake.counts()
+	if took > 21*time.Second {
+		t.Errorf("the standby polled %v after the kill, want about 20 s at most (TTL 15 s + a retry period of 5 s)", took)
+	}
+	if conflicts-before > 1 {
+		t.Errorf("%d 409s at the hand-over, want at most 1", conflicts-before)
+	}
+	twice := 0
+	for _, n := range replies {
+		if n > 2 {
+			twice++
+		}
+	}
+	t.Logf("poller SIGKILLed: the standby polled %v later, %d 409s; 40 chats × 2 updates all answered (%d chats answered more than once: updates handled but not yet confirmed when the poller died)",
+		took.Round(100*time.Millisecond), conflicts-before, twice)
 }

@@ -209,6 +209,10 @@ type Webhook struct {
 	// Listen is the local address the webhook server listens on. The
 	// default is ":8443".
 	Listen string `yaml:"listen"`
+	// Secret is the secret_token Telegram sends with every webhook call;
+	// empty (the default) derives one from the token, the same in every
+	// instance. It never appears in a message.
+	Secret string `yaml:"secret"`
 }
 
 // Interactions holds the settings of Discord's HTTP interactions
@@ -448,6 +452,9 @@ func (c Config) Redacted() Config {
 	if r.Discord.Token != "" {
 		r.Discord.Token = Redaction
 	}
+	if r.Telegram.Webhook.Secret != "" {
+		r.Telegram.Webhook.Secret = Redaction
+	}
 	if p := c.databasePassword(); p != "" {
 		r.Database = strings.ReplaceAll(c.Database, url.QueryEscape(p), Redaction)
 		r.Database = strings.ReplaceAll(r.Database, url.PathEscape(p), Redaction)
@@ -459,7 +466,7 @@ func (c Config) Redacted() Config {
 // secrets returns the token values that must never appear in a message.
 func (c Config) secrets() []string {
 	var s []string
-	for _, t := range []string{c.Telegram.Token, c.Discord.Token, c.databasePassword()} {
+	for _, t := range []string{c.Telegram.Token, c.Discord.Token, c.databasePassword(), c.Telegram.Webhook.Secret} {
 		if strings.TrimSpace(t) != "" {
 			s = append(s, t)
 		}

@@ -375,6 +375,13 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
+			name: "ErrWebhookSecret",
+			edit: func(c *Config) {
+				c.Telegram.Webhook = Webhook{URL: "https://bot.example.org/hook", Listen: ":8443", Secret: "has space!"}
+			},
+			errs: []string{"telegram.webhook.secret: want 1 to 256 characters"},
+		},
+		{
 			name: "OKPostgres",
 			edit: func(c *Config) { c.Database = "postgres://bot:pw@db.internal:5432/lessonbot?sslmode=require" },
 		},

@@ -92,6 +92,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.Telegram.Webhook.URL); err != nil || !(u.Scheme == "https" || u.Scheme == "http" && loopback(u.Hostname())) || u.Host == "" {
 			v.addf("telegram.webhook.url: %q is not an https URL (want the public address Telegram posts updates to, such as https://bot.example.org/telegram; plain http only on this machine, for a local Bot API server)", c.Telegram.Webhook.URL)
 		}
+		if sec := c.Telegram.Webhook.Secret; sec != "" && !validSecret(sec) {
+			v.addf("telegram.webhook.secret: want 1 to 256 characters of A-Z, a-z, 0-9, _ and - (or empty to derive one from the token)")
+		}
 		if c.Telegram.Webhook.Listen == "" {
 			v.addf("telegram.webhook.listen: must not be empty when telegram.webhook.url is set (want an address such as :8443)")
 		}
@@ -248,4 +251,18 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// validSecret reports whether s is a secret_token Telegram accepts: 1 to
+// 256 characters of A-Z, a-z, 0-9, _ and -.
+func validSecret(s string) bool {
+	if len(s) == 0 || len(s) > 256 {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,12 +54,24 @@ type Options struct {
 	PublicKey string
 	// Logger receives the bot's log lines, with every token redacted.
 	Logger *slog.Logger
+	// NoGateway, when set, leaves the gateway closed: interactions come
+	// only to the HTTP endpoint (so it needs InteractionsListen and
+	// PublicKey), the application id is asked for over REST, and the
+	// commands are registered as usual. Several instances can then serve
+	// one application behind a load balancer, where a gateway session
+	// each would deliver every event to each of them. Without the
+	// gateway the bot hears of no server or channel removal: a channel
+	// gone shows up as ChatGone on the next post to it.
+	NoGateway bool
 	// HTTPClient, when set, makes the REST requests (tests); its
 	// transport is wrapped to send them to APIURL.
 	HTTPClient *http.Client
 	// Up, when set, is told when the gateway connects (true) and when it
 	// loses its connection (false), for the operator's
-	// lessonbot_platform_up.
+	// lessonbot_platform_up. With NoGateway it is told after each REST
+	// request whether Discord answered (a refusal counts as an answer; a
+	// network error, a timeout or a 5xx does not), and false when Run
+	// returns.
 	Up func(up bool)
 }
 
@@ -92,12 +105,20 @@ type Bot struct {
 	readyOnce sync.Once
 	// listenAddr is the HTTP endpoint's address once it listens.
 	listenAddr string
+	// rest reports Options.Up from the REST requests with NoGateway;
+	// nil otherwise.
+	rest *restUp
 }
 
 // Timeouts of the bot.
 const (
 	// readyTimeout bounds the wait for the gateway's READY after Open.
 	readyTimeout = time.Minute
+	// appIDRetry is the first wait before asking again for the
+	// application id over REST (NoGateway), doubled up to appIDMaxRetry;
+	// readyTimeout bounds the whole.
+	appIDRetry    = 500 * time.Millisecond
+	appIDMaxRetry = 8 * time.Second
 	// shutdownGrace is how long handlers under way may take to finish
 	// when Run stops.
 	shutdownGrace = 10 * time.Second
@@ -150,6 +171,9 @@ func New(ctx context.Context, opts Options, t Tutor) (*Bot, error) {
 	if opts.InteractionsListen != "" && b.publicKey == nil {
 		return nil, errors.New("discord: the interactions endpoint needs public_key")
 	}
+	if opts.NoGateway && (opts.InteractionsListen == "" || b.publicKey == nil) {
+		return nil, errors.New("discord: without the gateway, interactions need the HTTP endpoint: set interactions.listen and public_key")
+	}
 
 	s, err := discordgo.New("Bot " + token)
 	if err != nil {
@@ -164,7 +188,12 @@ func New(ctx context.Context, opts Options, t Tutor) (*Bot, error) {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	client.Transport = &rewriter{base: base, next: next}
+	rw := &rewriter{base: base, next: next}
+	if opts.NoGateway && opts.Up != nil {
+		b.rest = &restUp{up: opts.Up}
+		rw.observe = b.rest.observe
+	}
+	client.Transport = rw
 	s.Client = client
 	// Never s.Debug: it logs the Authorization header. discordgo's own
 	// lines, errors only, go through discordgoLog, redacted.
@@ -177,6 +206,9 @@ func New(ctx context.Context, opts Options, t Tutor) (*Bot, error) {
 	s.StateEnabled = false
 	b.s = s
 	b.ctx, b.cancel = context.WithCancel(ctx)
+	if opts.NoGateway {
+		return b, nil
+	}
 
 	s.AddHandler(b.onReady)
 	if up := opts.Up; up != nil {
@@ -194,25 +226,39 @@ func New(ctx context.Context, opts Options, t Tutor) (*Bot, error) {
 // overwrite, serves the HTTP interactions endpoint when configured, and
 // serves until ctx is done; then it disconnects, lets the handlers under
 // way finish for a while, and returns. A failed command registration is
-// logged and leaves the commands registered before in place.
+// logged and leaves the commands registered before in place. With
+// NoGateway it asks for the application id over REST instead of
+// connecting, and fails when Discord refuses that request or has not
+// answered it within a minute.
 func (b *Bot) Run(ctx context.Context) error {
 	detach := attachLogger(b)
 	defer detach()
-	if err := b.s.Open(); err != nil {
-		return fmt.Errorf("discord: open the gateway: %w", b.red.Error(err))
-	}
 	var srv *http.Server
 	srvErr := make(chan error, 1)
-	defer func() { b.shutdown(srv) }()
-
-	timer := time.NewTimer(readyTimeout)
-	defer timer.Stop()
-	select {
-	case <-b.ready:
-	case <-ctx.Done():
-		return nil
-	case <-timer.C:
-		return errors.New("discord: no READY from the gateway")
+	if b.opts.NoGateway {
+		if b.rest != nil {
+			// Deferred first, so it runs last: after the handlers under
+			// way have made their requests.
+			defer b.rest.stop()
+		}
+		defer func() { b.shutdown(srv) }()
+		if err := b.learnApplication(ctx); err != nil || ctx.Err() != nil {
+			return err
+		}
+	} else {
+		if err := b.s.Open(); err != nil {
+			return fmt.Errorf("discord: open the gateway: %w", b.red.Error(err))
+		}
+		defer func() { b.shutdown(srv) }()
+		timer := time.NewTimer(readyTimeout)
+		defer timer.Stop()
+		select {
+		case <-b.ready:
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+			return errors.New("discord: no READY from the gateway")
+		}
 	}
 	b.register(ctx)
 
@@ -231,7 +277,7 @@ func (b *Bot) Run(ctx context.Context) error {
 			ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
 		}
 		go func() { srvErr <- srv.Serve(ln) }()
-		b.log.Info("serving Discord interactions over HTTP", "addr", b.listenAddr)
+		b.log.Info("serving Discord interactions over HTTP", "addr", ln.Addr().String(), "gateway", !b.opts.NoGateway)
 	}
 	select {
 	case <-ctx.Done():
@@ -242,6 +288,63 @@ func (b *Bot) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("discord: interactions endpoint: %w", err)
 	}
+}
+
+// learnApplication asks Discord over REST for the bot's application,
+// whose id the command registration needs, where the gateway's READY
+// would have told it. A refusal (a 4xx other than 429: a bad token) ends
+// it at once; a failure that may pass is tried again after a growing
+// wait, for readyTimeout at most. It returns nil when ctx ends first.
+func (b *Bot) learnApplication(ctx context.Context) error {
+	deadline := time.Now().Add(readyTimeout)
+	wait := appIDRetry
+	for {
+		id, err := b.applicationID(ctx)
+		if err == nil {
+			b.mu.Lock()
+			b.appID = id
+			b.mu.Unlock()
+			b.log.Info("found the Discord application over REST; no gateway, interactions over HTTP only", "application_id", id)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		var re *discordgo.RESTError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 && re.Response.StatusCode != http.StatusTooManyRequests {
+			return fmt.Errorf("discord: ask for the application: HTTP %d", re.Response.StatusCode)
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return fmt.Errorf("discord: ask for the application: %w", b.red.Error(err))
+		}
+		b.log.Warn("asking Discord for the application failed; trying again", "retry_after", wait, "err", b.red.Error(err))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		wait = min(2*wait, appIDMaxRetry)
+	}
+}
+
+// applicationID is GET /oauth2/applications/@me, with ctx (discordgo's
+// Session.Application takes none).
+func (b *Bot) applicationID(ctx context.Context) (string, error) {
+	endpoint := discordgo.EndpointOAuth2Application("@me")
+	body, err := b.s.RequestWithBucketID(http.MethodGet, endpoint, nil, discordgo.EndpointOAuth2Application(""), discordgo.WithContext(ctx))
+	if err != nil {
+		return "", err
+	}
+	var app discordgo.Application
+	if err := json.Unmarshal(body, &app); err != nil {
+		return "", fmt.Errorf("discord: the application: %w", err)
+	}
+	if app.ID == "" {
+		return "", errors.New("discord: the application has no id")
+	}
+	return app.ID, nil
 }
 
 // shutdown stops taking events, closes the gateway and the HTTP
@@ -258,8 +361,10 @@ func (b *Bot) shutdown(srv *http.Server) {
 		}
 		cancel()
 	}
-	if err := b.s.Close(); err != nil {
-		b.log.Warn("closing the Discord gateway failed", "err", err)
+	if !b.opts.NoGateway {
+		if err := b.s.Close(); err != nil {
+			b.log.Warn("closing the Discord gateway failed", "err", err)
+		}
 	}
 	done := make(chan struct{})
 	go func() { b.wg.Wait(); close(done) }()
@@ -395,6 +500,47 @@ func (b *Bot) onChannelDelete(_ *discordgo.Session, c *discordgo.ChannelDelete) 
 		b.guilds.forget(c.GuildID, c.ID)
 		b.tutor.ChatGone(ctx, chat.Address{Platform: chat.Discord, ChatID: c.ID})
 	})
+}
+
+// remember notes an interaction's channel as one of its server's, for a
+// later GUILD_DELETE. Without the gateway no GUILD_DELETE comes, and
+// nothing is kept: each request stands alone, whichever instance serves
+// it.
+func (b *Bot) remember(i *discordgo.Interaction) {
+	if !b.opts.NoGateway {
+		b.guilds.add(i.GuildID, i.ChannelID)
+	}
+}
+
+// restUp tells Options.Up, with NoGateway, whether Discord answers the
+// REST requests, as the gateway's connection tells it otherwise.
+type restUp struct {
+	mu      sync.Mutex
+	up      func(bool)
+	stopped bool
+}
+
+// observe is told of each REST request's outcome. A request cancelled by
+// the bot says nothing of Discord; one that timed out says it did not
+// answer.
+func (r *restUp) observe(req *http.Request, resp *http.Response, err error) {
+	if resp == nil && errors.Is(req.Context().Err(), context.Canceled) {
+		return
+	}
+	answered := err == nil && resp != nil && resp.StatusCode < 500
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.stopped {
+		r.up(answered)
+	}
+}
+
+// stop reports the bot down, for good: Run has returned.
+func (r *restUp) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+	r.up(false)
 }
 
 // guildChannels are the channels the bot knows in each server: from

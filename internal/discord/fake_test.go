@@ -94,6 +94,9 @@ type fakeDiscord struct {
 	heartbeats int
 	acks       int
 	connected  chan struct{}
+	// gatewayHits counts the gateway discoveries (GET /gateway,
+	// /gateway/bot) and the websocket connections attempted.
+	gatewayHits int
 	// heartbeatMS is the interval the Hello asks for.
 	heartbeatMS int
 }
@@ -127,6 +130,9 @@ func (f *fakeDiscord) apiURL() string { return f.srv.URL + apiPrefix }
 
 func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/gateway" || r.URL.Path == "/gateway/" {
+		f.mu.Lock()
+		f.gatewayHits++
+		f.mu.Unlock()
 		f.serveGateway(w, r)
 		return
 	}
@@ -191,8 +197,13 @@ func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.Method == http.MethodGet && (rest == "/gateway" || rest == "/gateway/bot"):
+		f.mu.Lock()
+		f.gatewayHits++
+		f.mu.Unlock()
 		ws := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/gateway"
 		writeJSON(w, http.StatusOK, fmt.Sprintf(`{"url":%q,"shards":1,"session_start_limit":{"total":1000,"remaining":999,"reset_after":0,"max_concurrency":1}}`, ws))
+	case r.Method == http.MethodGet && rest == "/oauth2/applications/@me":
+		writeJSON(w, http.StatusOK, fmt.Sprintf(`{"id":%q,"name":"lessonbot","description":"","bot_public":true,"flags":0,"bot":{"id":%q,"username":"lessonbot","bot":true}}`, testAppID, testBotUser))
 	case r.Method == http.MethodPut && parts[0] == "applications" && parts[len(parts)-1] == "commands":
 		writeJSON(w, http.StatusOK, string(body))
 	case r.Method == http.MethodPost && parts[0] == "interactions" && len(parts) == 4 && parts[3] == "callback":
@@ -488,6 +499,14 @@ func (f *fakeDiscord) dispatch(event string, d any) {
 	seq := f.seq
 	f.wmu.Unlock()
 	f.write(map[string]any{"op": 0, "t": event, "s": seq, "d": d})
+}
+
+// gatewayCount is how many times the gateway was looked for or
+// connected to.
+func (f *fakeDiscord) gatewayCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gatewayHits
 }
 
 // requests returns the requests received so far that match method and

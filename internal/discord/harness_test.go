@@ -32,7 +32,14 @@ type running struct {
 // the test ends, and waits until its commands are registered.
 func startBot(t *testing.T, tu Tutor, commands []chat.CommandInfo, edit func(*Options)) *running {
 	t.Helper()
-	fake := newFakeDiscord(t)
+	return startBotOn(t, newFakeDiscord(t), tu, commands, edit)
+}
+
+// startBotOn runs a bot against fake, which other bots may share, until
+// the test ends; it waits until the bot has registered its commands and,
+// when it has one, its HTTP endpoint listens.
+func startBotOn(t *testing.T, fake *fakeDiscord, tu Tutor, commands []chat.CommandInfo, edit func(*Options)) *running {
+	t.Helper()
 	logs := &logtest.Buffer{}
 	opts := Options{
 		Token: testToken, APIURL: fake.apiURL(), Commands: commands,
@@ -47,6 +54,7 @@ func startBot(t *testing.T, tu Tutor, commands []chat.CommandInfo, edit func(*Op
 	if err != nil {
 		t.Fatal(err)
 	}
+	registered := len(fake.requests("PUT", "/applications/"+testAppID))
 	var runErr error
 	returned := make(chan struct{})
 	go func() { runErr = b.Run(ctx); close(returned) }()
@@ -73,8 +81,11 @@ func startBot(t *testing.T, tu Tutor, commands []chat.CommandInfo, edit func(*Op
 			t.Fatalf("Run returned early: %v", runErr)
 		default:
 		}
-		return len(fake.requests("PUT", "/applications/"+testAppID)) > 0
+		return len(fake.requests("PUT", "/applications/"+testAppID)) > registered
 	})
+	if opts.InteractionsListen != "" {
+		waitFor(t, "the endpoint to listen", func() bool { return b.endpoint() != "" })
+	}
 	return &running{t: t, fake: fake, bot: b, logs: logs}
 }
 
@@ -311,4 +322,12 @@ func longLesson(t testing.TB) *lesson.Lesson {
 		t.Fatalf("long lesson: %v", problems)
 	}
 	return l
+}
+
+// endpoint is the address the bot's HTTP interactions endpoint listens
+// on, or "" before it listens.
+func (b *Bot) endpoint() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.listenAddr
 }

@@ -101,7 +101,7 @@ func (b *Bot) command(i *discordgo.Interaction, respond respondFunc) func(ctx co
 		Chat: address(i), Kind: kind(i), From: user(i),
 		Name: name, Args: commandArgs(info, data.Options), CanManage: canManage(i),
 	}
-	b.guilds.add(i.GuildID, i.ChannelID)
+	b.remember(i)
 	ephemeral := b.ephemeral(info, cmd)
 	if err := respond(deferred(ephemeral)); err != nil {
 		b.log.Error("answering a command failed", "command", name, "platform", cmd.Chat.Platform, "chat_id", cmd.Chat.ChatID, "err", err)
@@ -138,7 +138,7 @@ func (b *Bot) press(i *discordgo.Interaction, respond respondFunc) func(ctx cont
 		return nil
 	}
 	p := chat.Press{Chat: address(i), Kind: kind(i), From: user(i), Data: data.CustomID}
-	b.guilds.add(i.GuildID, i.ChannelID)
+	b.remember(i)
 	if err := respond(deferred(true)); err != nil {
 		b.log.Error("answering a button press failed", "platform", p.Chat.Platform, "chat_id", p.Chat.ChatID, "err", err)
 		return nil

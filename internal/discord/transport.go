@@ -18,6 +18,8 @@ import (
 type rewriter struct {
 	base *url.URL
 	next http.RoundTripper
+	// observe, when set, is told of each request's outcome.
+	observe func(req *http.Request, resp *http.Response, err error)
 }
 
 func (t *rewriter) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -34,6 +36,9 @@ func (t *rewriter) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(r)
 	if info != nil && resp != nil {
 		info.got(resp)
+	}
+	if t.observe != nil {
+		t.observe(req, resp, err)
 	}
 	return resp, err
 }

@@ -248,7 +248,8 @@ func (m *Metrics) PlatformUp(platform string, up bool) {
 }
 
 // LeaseHeld records whether this instance holds a role by lease: role is
-// "scheduler", "sender" or "poller" (one series each, whatever the bots).
+// "scheduler", "sender", "poller" or "gateway" (one series each, whatever
+// the bots).
 func (m *Metrics) LeaseHeld(role string, held bool) {
 	if m == nil {
 		return

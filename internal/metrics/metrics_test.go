@@ -45,6 +45,8 @@ func everyMetric(t *testing.T, st *store.Store) *metrics.Metrics {
 	m.Answer(chat.Telegram, false)
 	m.Reload(false)
 	m.Reload(true)
+	m.LeaseHeld("scheduler", true)
+	m.LeaseHeld("sender", false)
 	return m
 }
 
@@ -93,7 +95,7 @@ func TestLabelsBounded(t *testing.T) {
 		}
 	}
 	want := []string{
-		"lessonbot_build_info", "lessonbot_delivery_lateness_seconds", "lessonbot_lesson_reloads_total",
+		"lessonbot_build_info", "lessonbot_delivery_lateness_seconds", "lessonbot_lease_held", "lessonbot_lesson_reloads_total",
 		"lessonbot_lessons_loaded", "lessonbot_messages_sent_total", "lessonbot_outbox_oldest_pending_age_seconds",
 		"lessonbot_outbox_rows", "lessonbot_platform_up",
 		"lessonbot_quiz_answers_total", "lessonbot_retry_after_seconds_total", "lessonbot_scheduler_last_tick_timestamp_seconds",

@@ -424,11 +424,11 @@ func TestRestore(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			if _, err := db.Exec(`PRAGMA user_version = 9`); err != nil {
+			if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, head+1)); err != nil {
 				t.Fatal(err)
 			}
 			return backup
-		}, fmt.Sprintf("backup.db is at schema version 9; this lessonbot knows up to %d: upgrade lessonbot first", head), ErrNewerSchema},
+		}, fmt.Sprintf("backup.db is at schema version %d; this lessonbot knows up to %d: upgrade lessonbot first", head+1, head), ErrNewerSchema},
 		{"ErrNotLessonbot", func(t *testing.T) string {
 			path := filepath.Join(t.TempDir(), "backup.db")
 			db, err := sql.Open("sqlite", dsn(path))

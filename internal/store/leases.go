@@ -114,18 +114,20 @@ const (
 	UpdateBusy
 )
 
-// ClaimUpdate claims update id of bot for holder until until: it returns
-// UpdateNew when the update is new, or when its earlier holder's claim ran
-// out before now without its handling ending (that holder died);
-// UpdateDone when it was handled; UpdateBusy while another holder's claim
-// runs.
-func (s *Store) ClaimUpdate(ctx context.Context, bot string, id int64, holder string, now, until time.Time) (UpdateClaim, error) {
+// ClaimUpdate claims update id of bot for holder for hold, by the
+// database's clock (as leases are, so that instances whose clocks differ
+// agree): it returns UpdateNew when the update is new, or when its
+// earlier holder's claim ran out without its handling ending (that holder
+// died); UpdateDone when it was handled; UpdateBusy while another holder's
+// claim runs.
+func (s *Store) ClaimUpdate(ctx context.Context, bot string, id int64, holder string, hold time.Duration) (UpdateClaim, error) {
+	now := s.nowMillis()
 	var by string
 	err := s.queryRow(ctx, fmt.Sprintf("claim update %d", id), []any{&by},
-		`INSERT INTO inbound_updates (bot, update_id, holder, until, received_at) VALUES (?, ?, ?, ?, ?)
+		`INSERT INTO inbound_updates (bot, update_id, holder, until, received_at) VALUES (?, ?, ?, `+now+` + ?, `+now+`)
 		ON CONFLICT (bot, update_id) DO UPDATE SET holder = excluded.holder, until = excluded.until
 		WHERE inbound_updates.done_at IS NULL AND inbound_updates.until < excluded.received_at
-		RETURNING holder`, bot, id, holder, until.UnixMilli(), now.UnixMilli())
+		RETURNING holder`, bot, id, holder, hold.Milliseconds())
 	if err == nil {
 		return UpdateNew, nil
 	}
@@ -143,17 +145,17 @@ func (s *Store) ClaimUpdate(ctx context.Context, bot string, id int64, holder st
 }
 
 // FinishUpdate records that update id of bot, claimed by holder, was
-// handled at now.
-func (s *Store) FinishUpdate(ctx context.Context, bot string, id int64, holder string, now time.Time) error {
+// handled.
+func (s *Store) FinishUpdate(ctx context.Context, bot string, id int64, holder string) error {
 	_, err := s.exec(ctx, fmt.Sprintf("finish update %d", id),
-		`UPDATE inbound_updates SET done_at = ? WHERE bot = ? AND update_id = ? AND holder = ?`, now.UnixMilli(), bot, id, holder)
+		`UPDATE inbound_updates SET done_at = `+s.nowMillis()+` WHERE bot = ? AND update_id = ? AND holder = ?`, bot, id, holder)
 	return err
 }
 
-// ForgetUpdates deletes the updates received before before, and returns
-// how many.
-func (s *Store) ForgetUpdates(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.exec(ctx, "forget old updates", `DELETE FROM inbound_updates WHERE received_at < ?`, before.UnixMilli())
+// ForgetUpdates deletes the updates received more than age ago, by the
+// database's clock, and returns how many.
+func (s *Store) ForgetUpdates(ctx context.Context, age time.Duration) (int, error) {
+	res, err := s.exec(ctx, "forget old updates", `DELETE FROM inbound_updates WHERE received_at < `+s.nowMillis()+` - ?`, age.Milliseconds())
 	if err != nil {
 		return 0, err
 	}

@@ -92,46 +92,50 @@ func TestAcquireLeaseRace(t *testing.T) {
 func TestClaimUpdate(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
-	t0 := time.Date(2030, 1, 1, 8, 0, 0, 0, time.UTC)
-	claim := func(id int64, holder string, at time.Time) UpdateClaim {
+	claim := func(id int64, holder string, hold time.Duration) UpdateClaim {
 		t.Helper()
-		c, err := s.ClaimUpdate(ctx, "bot1", id, holder, at, at.Add(8*time.Second))
+		c, err := s.ClaimUpdate(ctx, "bot1", id, holder, hold)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
-	if c := claim(10, "a", t0); c != UpdateNew {
+	if c := claim(10, "a", 8*time.Second); c != UpdateNew {
 		t.Fatalf("first arrival = %v, want new", c)
 	}
-	if c := claim(10, "b", t0.Add(time.Second)); c != UpdateBusy {
+	if c := claim(10, "b", 8*time.Second); c != UpdateBusy {
 		t.Errorf("arrival while a handles it = %v, want busy", c)
 	}
-	if err := s.FinishUpdate(ctx, "bot1", 10, "a", t0.Add(2*time.Second)); err != nil {
+	if err := s.FinishUpdate(ctx, "bot1", 10, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if c := claim(10, "b", t0.Add(time.Hour)); c != UpdateDone {
+	if c := claim(10, "b", 8*time.Second); c != UpdateDone {
 		t.Errorf("arrival after it was handled = %v, want done", c)
 	}
 	// Another bot's update of the same number is another update.
-	if c, err := s.ClaimUpdate(ctx, "bot2", 10, "a", t0, t0.Add(8*time.Second)); err != nil || c != UpdateNew {
+	if c, err := s.ClaimUpdate(ctx, "bot2", 10, "a", 8*time.Second); err != nil || c != UpdateNew {
 		t.Errorf("another bot's update = %v, %v; want new", c, err)
 	}
-	// a dies handling 11: after its claim ran out, b handles it.
-	if c := claim(11, "a", t0); c != UpdateNew {
+	// a dies handling 11: once its claim ran out, b handles it.
+	if c := claim(11, "a", 50*time.Millisecond); c != UpdateNew {
 		t.Fatal(c)
 	}
-	if c := claim(11, "b", t0.Add(9*time.Second)); c != UpdateNew {
+	time.Sleep(100 * time.Millisecond)
+	if c := claim(11, "b", 8*time.Second); c != UpdateNew {
 		t.Errorf("arrival after the claim ran out = %v, want new", c)
 	}
 	// a's late finish is not b's.
-	if err := s.FinishUpdate(ctx, "bot1", 11, "a", t0.Add(10*time.Second)); err != nil {
+	if err := s.FinishUpdate(ctx, "bot1", 11, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if c := claim(11, "c", t0.Add(10*time.Second)); c != UpdateBusy {
+	if c := claim(11, "c", 8*time.Second); c != UpdateBusy {
 		t.Errorf("after the dead holder's late finish = %v, want busy (b handles it)", c)
 	}
-	if n, err := s.ForgetUpdates(ctx, t0.Add(time.Second)); err != nil || n != 3 {
-		t.Errorf("ForgetUpdates = %d, %v; want 3", n, err)
+	if n, err := s.ForgetUpdates(ctx, time.Hour); err != nil || n != 0 {
+		t.Errorf("ForgetUpdates(1h) = %d, %v; want 0", n, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n, err := s.ForgetUpdates(ctx, 10*time.Millisecond); err != nil || n != 3 {
+		t.Errorf("ForgetUpdates(10ms) = %d, %v; want 3", n, err)
 	}
 }
