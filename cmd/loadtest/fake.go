@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,8 +37,9 @@ type sendCall struct {
 	// by names the process that made it, from the base URL it was given
 	// (processURL); empty for the plain URL.
 	by string
-	// chat is its chat_id.
+	// chat is its chat_id; text a hash of its text.
 	chat string
+	text uint64
 	// received is when its handler started (the request read); answered
 	// is when the handler returned.
 	received, answered time.Time
@@ -96,18 +98,27 @@ func (f *fakeTelegram) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	received := time.Now()
 	// The fake parses the form again, which then costs nothing.
 	var chat string
+	var text uint64
 	if r.ParseForm() == nil {
-		chat = r.PostForm.Get("chat_id")
+		chat, text = r.PostForm.Get("chat_id"), textHash(r.PostForm.Get("text"))
 	}
 	f.mu.Lock()
 	i := len(f.sends)
-	f.sends = append(f.sends, sendCall{by: by, chat: chat, received: received})
+	f.sends = append(f.sends, sendCall{by: by, chat: chat, text: text, received: received})
 	f.mu.Unlock()
 	sw := &statusWriter{ResponseWriter: w}
 	f.FakeAPI.ServeHTTP(sw, r)
 	f.mu.Lock()
 	f.sends[i].answered, f.sends[i].status = time.Now(), sw.status
 	f.mu.Unlock()
+}
+
+// textHash stands for a message's text in the send log, which keeps
+// every call of a run.
+func textHash(text string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(text))
+	return h.Sum64()
 }
 
 // Sends returns the sendMessage calls so far, in the order they came.

@@ -252,9 +252,10 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 			unknown = r.kills[n+1].unknownBefore - k.unknownBefore
 		}
 		sent, active := activeRate(r.sends, []period{{k.from, k.at}})
-		fmt.Fprintf(w, "  kill %d: %s pid %d → pid %d after %d sends in %v (%.0f/s); failover %v to %s; in flight %d = %d unanswered at the fake + %d answered, not recorded + window %d; rows it left under way %d; unknown added %d, of which arrived %d\n",
+		never := neverReached(k, r.sends, r.texts)
+		fmt.Fprintf(w, "  kill %d: %s pid %d → pid %d after %d sends in %v (%.0f/s); failover %v to %s; in flight %d = %d unanswered at the fake + %d answered, not recorded + window %d; messages it left under way %d, of which never at the fake %d; unknown added %d, of which arrived %d\n",
 			n+1, k.tag, k.pid, k.newPid, sent, round(active), float64(sent)/max(active.Seconds(), 1e-9), round(k.failoverTime()), k.resumedBy,
-			bounds[n], k.inFlight, before[n], window, k.underWay, unknown, arrived[n])
+			bounds[n], k.inFlight, before[n], window, len(k.underWay), never, unknown, arrived[n])
 	}
 	fmt.Fprintf(w, "failover (SIGKILL to the next accepted send by another process): max %v (want ≤ %v); each: %s\n", round(maxFail), c.failover, strings.Join(failovers, " "))
 	fmt.Fprintf(w, "unknown messages: %d (sum of deliveries.unknown) against %d in flight at the kills (Σ per kill: the killed process's sends the fake had not answered at the SIGKILL, received or on their way; + those it had answered whose message lessonbot records as unknown; + internal/delivery's record-ahead window, %d at %g/s)\n",
@@ -265,6 +266,57 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 		}
 	}
 	fmt.Fprintf(w, "stop: leases left after every instance stopped (SIGTERM): %d\n", r.leasesLeft)
+}
+
+// lessonTexts returns the hashes of the texts of a lesson's messages, in
+// order, from the first of the slot's chats that got all per of them
+// (every chat of the slot gets the same lesson).
+func lessonTexts(sent []telegramtest.SentMessage, per int) []uint64 {
+	byChat := map[string][]telegramtest.SentMessage{}
+	for _, m := range sent {
+		byChat[m.ChatID] = append(byChat[m.ChatID], m)
+	}
+	for _, msgs := range byChat {
+		if len(msgs) != per {
+			continue
+		}
+		slices.SortFunc(msgs, func(a, b telegramtest.SentMessage) int { return a.MessageID - b.MessageID })
+		out := make([]uint64, per)
+		for i, m := range msgs {
+			out[i] = textHash(m.Text)
+		}
+		return out
+	}
+	return nil
+}
+
+// neverReached counts the messages the killed process left recorded as
+// under way that it never sent to the fake: no call of its own reached
+// the fake with that chat and that message's text (texts, by index). They
+// were waiting for their turn (internal/delivery's record-ahead window),
+// or had taken it and their request had not been written; -1 when the
+// texts are unknown.
+func neverReached(k kill, sends []sendCall, texts []uint64) int {
+	if texts == nil {
+		return -1
+	}
+	reached := map[underWayRow]bool{}
+	index := map[uint64]int{}
+	for i, h := range texts {
+		index[h] = i
+	}
+	for _, c := range sends {
+		if i, ok := index[c.text]; ok && c.by == k.tag {
+			reached[underWayRow{c.chat, i}] = true
+		}
+	}
+	n := 0
+	for _, r := range k.underWay {
+		if !reached[r] {
+			n++
+		}
+	}
+	return n
 }
 
 // inFlightBounds returns, for each kill, the sends in flight at it: the

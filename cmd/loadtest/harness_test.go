@@ -424,3 +424,27 @@ func TestArrivedByKill(t *testing.T) {
 		t.Errorf("arrivedByKill = %v %v, want [2 1] [1 1]", n, before)
 	}
 }
+
+func TestNeverReached(t *testing.T) {
+	sent := []telegramtest.SentMessage{
+		{ChatID: "1", Text: "question", MessageID: 4}, {ChatID: "1", Text: "post", MessageID: 2},
+		{ChatID: "2", Text: "post", MessageID: 3},
+	}
+	texts := lessonTexts(sent, 2)
+	if len(texts) != 2 || texts[0] != textHash("post") || texts[1] != textHash("question") {
+		t.Fatalf("lessonTexts = %v", texts)
+	}
+	k := kill{tag: "lessonbot-1.1", underWay: []underWayRow{{"7", 0}, {"8", 1}, {"9", 0}, {"10", 1}}}
+	sends := []sendCall{
+		{by: "lessonbot-1.1", chat: "7", text: textHash("post")},     // reached
+		{by: "lessonbot-1.1", chat: "8", text: textHash("question")}, // reached, no answer
+		{by: "lessonbot-2.1", chat: "9", text: textHash("post")},     // another process's
+		{by: "lessonbot-1.1", chat: "10", text: textHash("post")},    // the earlier message
+	}
+	if n := neverReached(k, sends, texts); n != 2 {
+		t.Errorf("neverReached = %d, want 2", n)
+	}
+	if n := neverReached(k, sends, nil); n != -1 {
+		t.Errorf("neverReached without texts = %d, want -1", n)
+	}
+}

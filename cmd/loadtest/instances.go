@@ -138,9 +138,9 @@ type kill struct {
 	// inFlight counts the sendMessage calls of the killed process that
 	// the fake had received and not answered when SIGKILL was sent.
 	inFlight int
-	// underWay counts the deliveries the killed holder left 'sending'
-	// with a message recorded as under way, read right after its end.
-	underWay int
+	// underWay are the messages the killed holder left recorded as under
+	// way in the deliveries it was sending, read right after its end.
+	underWay []underWayRow
 	// unknownBefore is the sum of deliveries.unknown just before the kill.
 	unknownBefore int
 }
@@ -176,6 +176,7 @@ type clusterReport struct {
 	periods       []period
 	switches      int
 	sends         []sendCall
+	texts         []uint64 // the lesson's texts, hashed, in order
 	activeMsgs    int
 	activeTime    time.Duration
 	rateLimited   int
@@ -381,6 +382,7 @@ telegram:
 	// The slot's chats get nothing but the lesson: a text twice is a
 	// duplicate whenever it came.
 	rep.lessonMsgs, _, _, rep.duplicates = fanOutFigures(toSlot, time.Time{})
+	rep.texts = lessonTexts(toSlot, rep.perDelivery)
 	rep.helpReplies, rep.helpTwice = helpReplies(sent, c.chats, len(help))
 	rep.rateLimited = fake.RateLimited()
 	rep.sends = c.lessonSends(fake.Sends())

@@ -127,14 +127,33 @@ func (d *pgdb) outbox(ctx context.Context) (outbox, error) {
 	return o, err
 }
 
-// underWay counts the deliveries a holder left being sent with a message
-// recorded as under way (the messages of uncertain fate it leaves).
-func (d *pgdb) underWay(ctx context.Context, holder string) (int, error) {
-	var n int
-	err := d.pool.QueryRow(ctx, `
-		SELECT count(*) FROM deliveries
-		WHERE state = 'sending' AND claimed_by = $1 AND inflight IS NOT NULL`, holder).Scan(&n)
-	return n, err
+// underWayRow is a message a holder recorded as under way: its chat and
+// its index in the delivery's messages.
+type underWayRow struct {
+	chat  string
+	index int
+}
+
+// underWay returns the messages a holder left recorded as under way in
+// the deliveries it was sending (the messages of uncertain fate it
+// leaves).
+func (d *pgdb) underWay(ctx context.Context, holder string) ([]underWayRow, error) {
+	rows, err := d.pool.Query(ctx, `
+		SELECT s.chat_id, d.inflight FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+		WHERE d.state = 'sending' AND d.claimed_by = $1 AND d.inflight IS NOT NULL`, holder)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []underWayRow
+	for rows.Next() {
+		var r underWayRow
+		if err := rows.Scan(&r.chat, &r.index); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // perDelivery returns the number of messages of a delivery sent in full,

@@ -96,8 +96,14 @@ func TestPGQueries(t *testing.T) {
 	if ob.rows != 5 || ob.subscriptions != 5 || ob.byState["sent"] != 1 || ob.byState["unknown"] != 1 || ob.open() != 3 || ob.unknown != 1 {
 		t.Errorf("outbox %+v; want 5 rows: 1 sent, 1 unknown, 3 sending; 1 unknown message", ob)
 	}
-	if n, err := db.underWay(ctx, holder); err != nil || n != 1 {
-		t.Errorf("underWay = %d, %v; want 1", n, err)
+	var underChat string
+	for _, c := range claims {
+		if c.Delivery.ID == under {
+			underChat = c.Subscription.Address.ChatID
+		}
+	}
+	if rows, err := db.underWay(ctx, holder); err != nil || len(rows) != 1 || rows[0] != (underWayRow{underChat, 0}) {
+		t.Errorf("underWay = %v, %v; want message 0 of chat %s", rows, err, underChat)
 	}
 	if n, err := db.perDelivery(ctx); err != nil || n != 2 {
 		t.Errorf("perDelivery = %d, %v; want 2", n, err)
