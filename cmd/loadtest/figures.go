@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -223,6 +224,9 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 	fmt.Fprintf(w, "rate: %d sends accepted in %v while a sender was active (from the first accepted send after each (re)start to the kill, or to the last send) = %.1f/s = %.3f of %g (want ≥ 0.95)\n",
 		r.activeMsgs, round(r.activeTime), rate, rate/c.rate, c.rate)
 	fmt.Fprintf(w, "one sender at a time: the process whose sends the fake accepted changed %d times from the slot on (want %d, once per kill)\n", r.switches, len(r.kills))
+	if r.rateLimited > 0 {
+		fmt.Fprintf(w, "429s by when they came: %s\n", strings.Join(r.limitedAt(), ", "))
+	}
 	fmt.Fprintf(w, "429s: %d (want 0); duplicates (the same text sent twice to one of the slot's chats): %d of %d lesson messages (want 0)\n",
 		r.rateLimited, r.duplicates, r.lessonMsgs)
 	states := make([]string, 0, len(r.final.byState))
@@ -317,6 +321,45 @@ func neverReached(k kill, sends []sendCall, texts []uint64) int {
 		}
 	}
 	return n
+}
+
+// limitedAt places each 429 answer to a lesson send: the process, and the
+// time since its sending period began (the first accepted send of the
+// fan-out or of a failover).
+func (r *clusterReport) limitedAt() []string {
+	var out []string
+	for _, c := range r.sends {
+		if c.status != http.StatusTooManyRequests {
+			continue
+		}
+		var from time.Time
+		for _, p := range r.periods {
+			if !c.received.Before(p.from) {
+				from = p.from
+			}
+		}
+		out = append(out, fmt.Sprintf("%s %v after its period began", c.by, c.received.Sub(from).Round(time.Millisecond)))
+	}
+	return out
+}
+
+// writeSends writes the send log as CSV: process, chat, when the call was
+// received and answered (unix µs), status.
+func writeSends(path string, sends []sendCall) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	fmt.Fprintln(bw, "process,chat,received_us,answered_us,status")
+	for _, c := range sends {
+		fmt.Fprintf(bw, "%s,%s,%d,%d,%d\n", c.by, c.chat, c.received.UnixMicro(), c.answered.UnixMicro(), c.status)
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // inFlightBounds returns, for each kill, the sends in flight at it: the

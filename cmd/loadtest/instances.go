@@ -388,6 +388,11 @@ telegram:
 	rep.sends = c.lessonSends(fake.Sends())
 	rep.activeMsgs, rep.activeTime = activeRate(rep.sends, rep.periods)
 	rep.switches = senderSwitches(rep.sends, rep.slot)
+	if c.keep != "" {
+		if err := writeSends(filepath.Join(dir, "sends.csv"), fake.Sends()); err != nil && fanOutErr == nil {
+			fanOutErr = err
+		}
+	}
 	if recs, err := db.deliveries(ctx); err == nil {
 		rep.lost, rep.missingChats, rep.arrivedAnyway, rep.lostDetail = lostFigures(recs, sent, c.chats, rep.perDelivery)
 	} else if fanOutErr == nil {
