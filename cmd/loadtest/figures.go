@@ -262,6 +262,17 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 			bounds[n], k.inFlight, before[n], window, len(k.underWay), never, unknown, arrived[n])
 	}
 	fmt.Fprintf(w, "failover (SIGKILL to the next accepted send by another process): max %v (want ≤ %v); each: %s\n", round(maxFail), c.failover, strings.Join(failovers, " "))
+	fmt.Fprintf(w, "failover by the lease's row (read every 100 ms): the killed holder's lease ran on after the kill + until another took it + from taking it to its first send:")
+	for _, k := range r.kills {
+		expires, taken, _ := leaseAtKill(r.leaseRows, k.holder, k.at)
+		if expires.IsZero() || taken.IsZero() || k.resumed.IsZero() {
+			fmt.Fprint(w, " ?")
+			continue
+		}
+		fmt.Fprintf(w, " %.1f+%.1f+%.1f", expires.Sub(k.at).Seconds(), taken.Sub(expires).Seconds(), k.resumed.Sub(taken).Seconds())
+	}
+	gap, who := renewalGaps(r.leaseRows)
+	fmt.Fprintf(w, "; longest time between two renewals by one holder: %v (%s; every 5 s is the rule)\n", gap.Round(100*time.Millisecond), who)
 	fmt.Fprintf(w, "unknown messages: %d (sum of deliveries.unknown) against %d in flight at the kills (Σ per kill: the killed process's sends the fake had not answered at the SIGKILL, received or on their way; + those it had answered whose message lessonbot records as unknown; + internal/delivery's record-ahead window, %d at %g/s)\n",
 		r.final.unknown, bound, window, c.rate)
 	for i, err := range r.stopErrs {
@@ -269,6 +280,7 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 			fmt.Fprintf(w, "stop: lessonbot-%d: %v\n", i+1, err)
 		}
 	}
+	r.machine.print(w)
 	fmt.Fprintf(w, "stop: leases left after every instance stopped (SIGTERM): %d\n", r.leasesLeft)
 }
 
@@ -323,23 +335,47 @@ func neverReached(k kill, sends []sendCall, texts []uint64) int {
 	return n
 }
 
-// limitedAt places each 429 answer to a lesson send: the process, and the
-// time since its sending period began (the first accepted send of the
-// fan-out or of a failover).
+// limitedAt places the 429 answers to lesson sends, a burst (429s less
+// than 100 ms apart) at a time: the process, the time since its sending
+// period began (the first accepted send of the fan-out or of a
+// failover), and a stall of the loadtest that ended within 200 ms before.
 func (r *clusterReport) limitedAt() []string {
 	var out []string
+	var first, last sendCall
+	n := 0
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		var from time.Time
+		for _, p := range r.periods {
+			if !first.received.Before(p.from) {
+				from = p.from
+			}
+		}
+		line := fmt.Sprintf("%d from %s %v after its period began", n, first.by, first.received.Sub(from).Round(time.Millisecond))
+		for _, st := range r.machine.stalls {
+			if end := st.at.Add(st.late); !end.After(first.received) && first.received.Sub(end) < 200*time.Millisecond {
+				line += fmt.Sprintf(", right after the loadtest ran %v late", st.late.Round(time.Millisecond))
+			}
+		}
+		out = append(out, line)
+		n = 0
+	}
 	for _, c := range r.sends {
 		if c.status != http.StatusTooManyRequests {
 			continue
 		}
-		var from time.Time
-		for _, p := range r.periods {
-			if !c.received.Before(p.from) {
-				from = p.from
-			}
+		if n > 0 && c.received.Sub(last.received) >= 100*time.Millisecond {
+			flush()
 		}
-		out = append(out, fmt.Sprintf("%s %v after its period began", c.by, c.received.Sub(from).Round(time.Millisecond)))
+		if n == 0 {
+			first = c
+		}
+		last = c
+		n++
 	}
+	flush()
 	return out
 }
 

@@ -44,6 +44,8 @@ type member struct {
 	expected bool
 	logPath  string
 	pids     []int // every process started, in order
+	// usedCPU is the CPU time of the processes that ended.
+	usedCPU time.Duration
 }
 
 func newFleet(bin, dir string, env []string, n int, ready func(i int) string, args func(i, gen int) ([]string, error)) *fleet {
@@ -88,6 +90,9 @@ func (f *fleet) start(i int) error {
 		logFile.Close()
 		f.mu.Lock()
 		m.waitErr = err
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			m.usedCPU += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
 		f.mu.Unlock()
 		close(exited)
 	}()
@@ -225,6 +230,22 @@ func (f *fleet) waitReady(ctx context.Context, i int, limit time.Duration) error
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// cpu returns the CPU time every process of the fleet has used so far.
+func (f *fleet) cpu() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var total time.Duration
+	for _, m := range f.insts {
+		total += m.usedCPU
+		if m.cmd != nil && !m.done() {
+			if t, err := cpuTime(m.cmd.Process.Pid); err == nil {
+				total += t
+			}
+		}
+	}
+	return total
 }
 
 // logs returns the log files of every process instance i ran, in order.

@@ -448,3 +448,52 @@ func TestNeverReached(t *testing.T) {
 		t.Errorf("neverReached without texts = %d, want -1", n)
 	}
 }
+
+func TestLimitedAt(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	r := &clusterReport{
+		periods: []period{{ms(0), ms(5000)}, {ms(20000), ms(30000)}},
+		sends: []sendCall{{by: "a", received: ms(700), status: 429}, {by: "a", received: ms(701), status: 429},
+			{by: "a", received: ms(702), status: 200}, {by: "b", received: ms(21000), status: 429}},
+		machine: machineUse{stalls: []stall{{at: ms(500), late: 120 * time.Millisecond}}},
+	}
+	got := strings.Join(r.limitedAt(), "; ")
+	want := "2 from a 700ms after its period began, right after the loadtest ran 120ms late; 1 from b 1s after its period began"
+	if got != want {
+		t.Errorf("limitedAt = %q, want %q", got, want)
+	}
+}
+
+func TestBusyShare(t *testing.T) {
+	a, err := readCPU()
+	if err != nil {
+		t.Skip(err)
+	}
+	end := time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(end) {
+	}
+	b, _ := readCPU()
+	if s := busyShare(a, b); s <= 0 || s > 1 {
+		t.Errorf("busyShare while spinning = %v, want in (0, 1]", s)
+	}
+}
+
+func TestLeaseRows(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	s := func(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Second))) }
+	rows := []leaseState{
+		{holder: "a", acquired: s(0), expires: s(15)},
+		{holder: "a", acquired: s(0), expires: s(20)},
+		{holder: "a", acquired: s(0), expires: s(32)}, // renewed 12 s after the last
+		{holder: "b", acquired: s(32.5), expires: s(47.5)},
+		{holder: "b", acquired: s(32.5), expires: s(52.5)},
+	}
+	expires, taken, next := leaseAtKill(rows, "a", s(19))
+	if !expires.Equal(s(32)) || !taken.Equal(s(32.5)) || next != "b" {
+		t.Errorf("leaseAtKill = %v, %v, %q", expires.Sub(t0), taken.Sub(t0), next)
+	}
+	if gap, who := renewalGaps(rows); gap != 12*time.Second || who != "a" {
+		t.Errorf("renewalGaps = %v, %q; want 12s, a", gap, who)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -177,6 +178,8 @@ type clusterReport struct {
 	switches      int
 	sends         []sendCall
 	texts         []uint64 // the lesson's texts, hashed, in order
+	machine       machineUse
+	leaseRows     []leaseState // the sender lease's row at each change
 	activeMsgs    int
 	activeTime    time.Duration
 	rateLimited   int
@@ -362,8 +365,27 @@ telegram:
 			rep.atSlot++
 		}
 	}
+	// The machine during the fan-out: is the run alone on it?
+	var stalls stallWatch
+	var leases leaseWatch
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	go stalls.run(watchCtx, 10*time.Millisecond, 50*time.Millisecond)
+	go leases.run(watchCtx, db)
+	cpu0, _ := readCPU()
+	fleet0, self0 := fl.cpu(), selfCPU()
 	err = c.fanOut(ctx, rep, fake, db, fl, say)
 	fanOutErr := err
+	stopWatch()
+	rep.leaseRows = leases.rows()
+	cpu1, _ := readCPU()
+	rep.machine = machineUse{
+		busy:      busyShare(cpu0, cpu1),
+		cpus:      runtime.NumCPU(),
+		wall:      time.Since(rep.slot),
+		lessonbot: fl.cpu() - fleet0,
+		loadtest:  selfCPU() - self0,
+		stalls:    stalls.since(rep.slot),
+	}
 
 	// The end: what the fake got, what the outbox says.
 	if rep.final, err = db.outbox(ctx); err != nil && fanOutErr == nil {

@@ -221,3 +221,27 @@ func (d *pgdb) deliveries(ctx context.Context) ([]recorded, error) {
 	}
 	return out, rows.Err()
 }
+
+// leaseState is the Telegram sender's lease row as read at an instant;
+// times are the database's (this machine's clock).
+type leaseState struct {
+	holder            string
+	expires, acquired time.Time
+}
+
+// senderLeaseRow returns the sender lease's row, or false when there is
+// none.
+func (d *pgdb) senderLeaseRow(ctx context.Context) (leaseState, bool, error) {
+	var l leaseState
+	var expires, acquired int64
+	err := d.pool.QueryRow(ctx, `SELECT holder, expires_at, acquired_at FROM leases WHERE role LIKE 'sender:telegram:%'`).
+		Scan(&l.holder, &expires, &acquired)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return leaseState{}, false, nil
+	}
+	if err != nil {
+		return leaseState{}, false, err
+	}
+	l.expires, l.acquired = time.UnixMilli(expires), time.UnixMilli(acquired)
+	return l, true, nil
+}
