@@ -211,8 +211,8 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 	fmt.Fprintf(w, "wall time: %v (of which from the slot to every delivery ended: %v)\n", round(r.wall), round(durationOrZero(r.slot, r.fanOutEnd)))
 	fmt.Fprintf(w, "webhook: setWebhook called %d times, by every instance; %d /help updates posted through the proxy (answers by HTTP status %v; %d not 2xx, posted again), %d chats got a reply, %d replies more than one per command; proxy: requests per instance %v, %d passed over from an instance that refused\n",
 		r.webhookSets, r.hook.updates, r.hook.statuses, r.hook.retried, r.helpReplies, r.helpTwice, r.proxyServed, r.proxyPassed)
-	fmt.Fprintf(w, "scheduler: %d instances running at the slot; deliveries rows %d for %d due chats (%d distinct subscriptions; want exactly %d)\n",
-		r.atSlot, r.final.rows, c.chats, r.final.subscriptions, c.chats)
+	fmt.Fprintf(w, "scheduler: %d instances running at the slot (pids %v); deliveries rows %d for %d due chats (%d distinct subscriptions; want exactly %d)\n",
+		r.atSlot, r.startPids, r.final.rows, c.chats, r.final.subscriptions, c.chats)
 	for _, l := range r.slotLogs {
 		fmt.Fprintf(w, "  %s\n", l)
 	}
@@ -273,6 +273,12 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 	}
 	gap, who := renewalGaps(r.leaseRows)
 	fmt.Fprintf(w, "; longest time between two renewals by one holder: %v (%s; every 5 s is the rule)\n", gap.Round(100*time.Millisecond), who)
+	for _, st := range r.slowStarts {
+		fmt.Fprintf(w, "  slow start: %s took %v from taking the lease to its first send; the database's busy backends meanwhile (most at once, longest running):\n", st.by, round(st.took))
+		for _, b := range st.busy {
+			fmt.Fprintf(w, "    %s\n", b)
+		}
+	}
 	fmt.Fprintf(w, "unknown messages: %d (sum of deliveries.unknown) against %d in flight at the kills (Σ per kill: the killed process's sends the fake had not answered at the SIGKILL, received or on their way; + those it had answered whose message lessonbot records as unknown; + internal/delivery's record-ahead window, %d at %g/s)\n",
 		r.final.unknown, bound, window, c.rate)
 	for i, err := range r.stopErrs {
@@ -338,7 +344,7 @@ func neverReached(k kill, sends []sendCall, texts []uint64) int {
 // limitedAt places the 429 answers to lesson sends, a burst (429s less
 // than 100 ms apart) at a time: the process, the time since its sending
 // period began (the first accepted send of the fan-out or of a
-// failover), and a stall of the loadtest that ended within 200 ms before.
+// failover), and a stall of the loadtest it came out of.
 func (r *clusterReport) limitedAt() []string {
 	var out []string
 	var first, last sendCall
@@ -355,8 +361,10 @@ func (r *clusterReport) limitedAt() []string {
 		}
 		line := fmt.Sprintf("%d from %s %v after its period began", n, first.by, first.received.Sub(from).Round(time.Millisecond))
 		for _, st := range r.machine.stalls {
-			if end := st.at.Add(st.late); !end.After(first.received) && first.received.Sub(end) < 200*time.Millisecond {
-				line += fmt.Sprintf(", right after the loadtest ran %v late", st.late.Round(time.Millisecond))
+			// The stall is seen when the ticker runs again, a moment after
+			// the server's goroutines did.
+			if !first.received.Before(st.at) && first.received.Sub(st.at) < st.late+200*time.Millisecond {
+				line += fmt.Sprintf(", as the loadtest (the fake) resumed from a stall of %v", st.late.Round(time.Millisecond))
 			}
 		}
 		out = append(out, line)

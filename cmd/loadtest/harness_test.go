@@ -456,10 +456,10 @@ func TestLimitedAt(t *testing.T) {
 		periods: []period{{ms(0), ms(5000)}, {ms(20000), ms(30000)}},
 		sends: []sendCall{{by: "a", received: ms(700), status: 429}, {by: "a", received: ms(701), status: 429},
 			{by: "a", received: ms(702), status: 200}, {by: "b", received: ms(21000), status: 429}},
-		machine: machineUse{stalls: []stall{{at: ms(500), late: 120 * time.Millisecond}}},
+		machine: machineUse{stalls: []stall{{at: ms(580), late: 120 * time.Millisecond}, {at: ms(100), late: 60 * time.Millisecond}}},
 	}
 	got := strings.Join(r.limitedAt(), "; ")
-	want := "2 from a 700ms after its period began, right after the loadtest ran 120ms late; 1 from b 1s after its period began"
+	want := "2 from a 700ms after its period began, as the loadtest (the fake) resumed from a stall of 120ms; 1 from b 1s after its period began"
 	if got != want {
 		t.Errorf("limitedAt = %q, want %q", got, want)
 	}
@@ -474,8 +474,8 @@ func TestBusyShare(t *testing.T) {
 	for time.Now().Before(end) {
 	}
 	b, _ := readCPU()
-	if s := busyShare(a, b); s <= 0 || s > 1 {
-		t.Errorf("busyShare while spinning = %v, want in (0, 1]", s)
+	if busy, steal := busyShare(a, b); busy <= 0 || busy > 1 || steal < 0 || steal > 1 {
+		t.Errorf("busyShare while spinning = %v, %v; want busy in (0, 1]", busy, steal)
 	}
 }
 

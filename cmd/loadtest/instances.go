@@ -155,6 +155,14 @@ func (k kill) failoverTime() time.Duration {
 	return k.resumed.Sub(k.at)
 }
 
+// slowStart is a new sender that took over a second from taking the
+// lease to its first send, and what the database was busy with meanwhile.
+type slowStart struct {
+	by   string
+	took time.Duration
+	busy []string
+}
+
 // clusterReport is what a run of the cluster measured.
 type clusterReport struct {
 	started time.Time
@@ -180,6 +188,7 @@ type clusterReport struct {
 	texts         []uint64 // the lesson's texts, hashed, in order
 	machine       machineUse
 	leaseRows     []leaseState // the sender lease's row at each change
+	slowStarts    []slowStart
 	activeMsgs    int
 	activeTime    time.Duration
 	rateLimited   int
@@ -377,9 +386,17 @@ telegram:
 	fanOutErr := err
 	stopWatch()
 	rep.leaseRows = leases.rows()
+	for _, k := range rep.kills {
+		_, taken, _ := leaseAtKill(rep.leaseRows, k.holder, k.at)
+		if !taken.IsZero() && k.resumed.Sub(taken) > time.Second {
+			rep.slowStarts = append(rep.slowStarts, slowStart{k.resumedBy, k.resumed.Sub(taken), leases.busyBetween(taken, k.resumed)})
+		}
+	}
 	cpu1, _ := readCPU()
+	busy, steal := busyShare(cpu0, cpu1)
 	rep.machine = machineUse{
-		busy:      busyShare(cpu0, cpu1),
+		busy:      busy,
+		steal:     steal,
 		cpus:      runtime.NumCPU(),
 		wall:      time.Since(rep.slot),
 		lessonbot: fl.cpu() - fleet0,
@@ -561,7 +578,7 @@ func (c cluster) fanOut(ctx context.Context, rep *clusterReport, fake *fakeTeleg
 			return fmt.Errorf("waiting for every delivery to end (%d rows, %d open): %w", ob.rows, ob.open(), err)
 		}
 	}
-	rep.periods = append(rep.periods, period{from, lastAccepted(fake.Sends())})
+	rep.periods = append(rep.periods, period{from, lastAccepted(c.lessonSends(fake.Sends()))})
 	say("every delivery has ended, %v after the slot", round(rep.fanOutEnd.Sub(rep.slot)))
 	return nil
 }

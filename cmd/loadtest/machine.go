@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,9 +61,10 @@ func (s *stallWatch) since(t time.Time) []stall {
 	return out
 }
 
-// cpuSample is the machine's CPU time so far, from /proc/stat: busy and
-// total jiffies over all CPUs.
-type cpuSample struct{ busy, total int64 }
+// cpuSample is the machine's CPU time so far, from /proc/stat, in
+// jiffies over all CPUs: busy (user, nice, system, irq, softirq), stolen
+// by the hypervisor (steal), and all of it with idle and iowait.
+type cpuSample struct{ busy, steal, total int64 }
 
 func readCPU() (cpuSample, error) {
 	data, err := os.ReadFile("/proc/stat")
@@ -71,30 +73,37 @@ func readCPU() (cpuSample, error) {
 	}
 	line, _, _ := strings.Cut(string(data), "\n")
 	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
+	if len(f) < 9 || f[0] != "cpu" {
 		return cpuSample{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
 	}
 	var s cpuSample
-	for i, v := range f[1:] {
+	// user nice system idle iowait irq softirq steal (guest time is
+	// counted in user already).
+	for i, v := range f[1:9] {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return cpuSample{}, fmt.Errorf("/proc/stat: %q", line)
 		}
 		s.total += n
-		if i != 3 && i != 4 { // idle and iowait
+		switch i {
+		case 3, 4:
+		case 7:
+			s.steal += n
+		default:
 			s.busy += n
 		}
 	}
 	return s, nil
 }
 
-// busyShare returns the share of the machine's CPU time that was busy
-// between two samples.
-func busyShare(a, b cpuSample) float64 {
+// busyShare returns the shares of the machine's CPU time that were busy,
+// and stolen, between two samples.
+func busyShare(a, b cpuSample) (busy, steal float64) {
 	if b.total <= a.total {
-		return 0
+		return 0, 0
 	}
-	return float64(b.busy-a.busy) / float64(b.total-a.total)
+	t := float64(b.total - a.total)
+	return float64(b.busy-a.busy) / t, float64(b.steal-a.steal) / t
 }
 
 // selfCPU returns the CPU time this process has used.
@@ -107,6 +116,7 @@ func selfCPU() time.Duration {
 // fan-out.
 type machineUse struct {
 	busy      float64 // share of all CPUs' time busy
+	steal     float64 // share stolen by the hypervisor
 	cpus      int
 	wall      time.Duration
 	lessonbot time.Duration // CPU time of the lessonbot processes
@@ -122,8 +132,8 @@ func (m machineUse) print(w io.Writer) {
 	all := m.wall.Seconds() * float64(m.cpus)
 	share := func(d time.Duration) float64 { return 100 * d.Seconds() / all }
 	rest := 100*m.busy - share(m.lessonbot) - share(m.loadtest)
-	fmt.Fprintf(w, "machine, from the slot to the end: %d CPUs %.0f%% busy = lessonbot processes %.0f%% + the loadtest (fake, proxy) %.0f%% + the rest (PostgreSQL and whatever else runs on the machine) %.0f%%",
-		m.cpus, 100*m.busy, share(m.lessonbot), share(m.loadtest), rest)
+	fmt.Fprintf(w, "machine, from the slot to the end: %d CPUs %.0f%% busy = lessonbot processes %.0f%% + the loadtest (fake, proxy) %.0f%% + the rest (PostgreSQL and whatever else runs on the machine) %.0f%%; stolen by the hypervisor %.1f%%",
+		m.cpus, 100*m.busy, share(m.lessonbot), share(m.loadtest), rest, 100*m.steal)
 	var longest stall
 	for _, s := range m.stalls {
 		if s.late > longest.late {
@@ -143,21 +153,43 @@ const leaseTTL = 15 * time.Second
 
 // leaseWatch follows the sender lease's row: every change (a renewal, a
 // new holder), as read every 100 ms.
+//
+// For the first seconds after a new holder took the lease, it also reads
+// what the database is busy with, every 250 ms: the new sender's start.
 type leaseWatch struct {
 	mu   sync.Mutex
 	seen []leaseState
+	busy []busyAt
+}
+
+// busyAt is what the database was busy with at an instant.
+type busyAt struct {
+	at   time.Time
+	acts []activity
 }
 
 func (w *leaseWatch) run(ctx context.Context, db *pgdb) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	var watchUntil, lastBusy time.Time
 	for {
 		if l, ok, err := db.senderLeaseRow(ctx); err == nil && ok {
 			w.mu.Lock()
 			if n := len(w.seen); n == 0 || w.seen[n-1] != l {
+				if n > 0 && w.seen[n-1].holder != l.holder {
+					watchUntil = time.Now().Add(6 * time.Second)
+				}
 				w.seen = append(w.seen, l)
 			}
 			w.mu.Unlock()
+		}
+		if now := time.Now(); now.Before(watchUntil) && now.Sub(lastBusy) >= 250*time.Millisecond {
+			lastBusy = now
+			if acts, err := db.activities(ctx); err == nil {
+				w.mu.Lock()
+				w.busy = append(w.busy, busyAt{now, acts})
+				w.mu.Unlock()
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -165,6 +197,41 @@ func (w *leaseWatch) run(ctx context.Context, db *pgdb) {
 		case <-t.C:
 		}
 	}
+}
+
+// busyBetween sums up what the database was busy with between from and
+// to: per kind of statement (state, wait, query), the most backends at
+// once and the longest one had run, the most frequent first.
+func (w *leaseWatch) busyBetween(from, to time.Time) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	type kind struct{ state, wait, query string }
+	most := map[kind]int{}
+	longest := map[kind]time.Duration{}
+	for _, b := range w.busy {
+		if b.at.Before(from) || b.at.After(to) {
+			continue
+		}
+		n := map[kind]int{}
+		for _, a := range b.acts {
+			k := kind{a.state, a.wait, a.query}
+			n[k]++
+			longest[k] = max(longest[k], a.running)
+		}
+		for k, c := range n {
+			most[k] = max(most[k], c)
+		}
+	}
+	kinds := make([]kind, 0, len(most))
+	for k := range most {
+		kinds = append(kinds, k)
+	}
+	slices.SortFunc(kinds, func(a, b kind) int { return most[b] - most[a] })
+	var out []string
+	for _, k := range kinds[:min(len(kinds), 4)] {
+		out = append(out, fmt.Sprintf("%d× %s %s %v: %s", most[k], k.state, k.wait, longest[k].Round(time.Millisecond), k.query))
+	}
+	return out
 }
 
 // rows returns the changes seen.

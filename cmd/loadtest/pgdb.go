@@ -245,3 +245,35 @@ func (d *pgdb) senderLeaseRow(ctx context.Context) (leaseState, bool, error) {
 	l.expires, l.acquired = time.UnixMilli(expires), time.UnixMilli(acquired)
 	return l, true, nil
 }
+
+// activity is one busy backend of the database, from pg_stat_activity.
+type activity struct {
+	state, wait, query string
+	running            time.Duration // since its query began
+}
+
+// activities returns the database's backends that are not idle, but this
+// one's.
+func (d *pgdb) activities(ctx context.Context) ([]activity, error) {
+	rows, err := d.pool.Query(ctx, `
+		SELECT coalesce(state, ''), coalesce(wait_event_type || ':' || wait_event, ''),
+			left(regexp_replace(query, '\s+', ' ', 'g'), 70),
+			extract(epoch FROM clock_timestamp() - query_start)
+		FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []activity
+	for rows.Next() {
+		var a activity
+		var secs float64
+		if err := rows.Scan(&a.state, &a.wait, &a.query, &secs); err != nil {
+			return nil, err
+		}
+		a.running = time.Duration(secs * float64(time.Second))
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

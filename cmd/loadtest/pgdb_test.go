@@ -138,6 +138,9 @@ func TestPGQueries(t *testing.T) {
 	if pid, err := l.pid(); err != nil || pid != 4321 {
 		t.Errorf("pid = %d, %v", pid, err)
 	}
+	if _, err := db.activities(ctx); err != nil {
+		t.Errorf("activities: %v", err)
+	}
 	row, ok, err := db.senderLeaseRow(ctx)
 	if err != nil || !ok || row.holder != holder || row.expires.Sub(row.acquired) < 14*time.Second || time.Since(row.acquired).Abs() > 5*time.Second {
 		t.Errorf("senderLeaseRow = %+v, %v, %v; want acquired now, for 15 s", row, ok, err)
