@@ -286,7 +286,7 @@ func (r *clusterReport) print(w io.Writer, c cluster) {
 			fmt.Fprintf(w, "stop: lessonbot-%d: %v\n", i+1, err)
 		}
 	}
-	r.machine.print(w)
+	r.machine.print(w, r.nice)
 	fmt.Fprintf(w, "stop: leases left after every instance stopped (SIGTERM): %d\n", r.leasesLeft)
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -25,6 +26,10 @@ type fleet struct {
 	// args returns the arguments of process gen (1, 2...) of instance i,
 	// and may write its configuration.
 	args func(i, gen int) ([]string, error)
+
+	// renice, when not 0, is added to the processes' nice value: they
+	// start at the loadtest's own otherwise (see prioritize).
+	renice int
 
 	mu    sync.Mutex
 	insts []*member
@@ -75,6 +80,10 @@ func (f *fleet) start(i int) error {
 		return err
 	}
 	cmd := exec.Command(f.bin, args...)
+	if f.renice != 0 {
+		// nice(1) execs the binary: the process keeps its pid.
+		cmd = exec.Command("nice", append([]string{"-n", strconv.Itoa(f.renice), f.bin}, args...)...)
+	}
 	cmd.Env = f.env
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {

@@ -189,6 +189,7 @@ type clusterReport struct {
 	machine       machineUse
 	leaseRows     []leaseState // the sender lease's row at each change
 	slowStarts    []slowStart
+	nice          int // the loadtest's nice value, 0 when unchanged
 	activeMsgs    int
 	activeTime    time.Duration
 	rateLimited   int
@@ -241,6 +242,9 @@ func (c cluster) run(ctx context.Context, progress io.Writer) (*clusterReport, e
 		}
 	}
 
+	if rep.nice, err = prioritize(); err != nil {
+		say("running at normal priority (%v): the fake may stall when the machine is busy", err)
+	}
 	fake := newFakeTelegram(c.rate, c.burst, c.latency)
 	defer fake.Close()
 	addrs, err := freePorts(2 * c.instances)
@@ -286,6 +290,7 @@ telegram:
 	env := append(os.Environ(), "TELEGRAM_BOT_TOKEN="+token)
 	fl := newFleet(c.bin, dir, env, c.instances,
 		func(i int) string { return "http://" + admins[i] + "/readyz" }, config)
+	fl.renice = -rep.nice // lessonbot runs at the usual priority
 	stopped := false
 	defer func() {
 		if !stopped {
