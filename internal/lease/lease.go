@@ -47,6 +47,10 @@ type Options struct {
 	Held func(held bool)
 }
 
+// askAfterExpiry is how long after a lease runs out a standby asks for
+// it, so that the database finds it run out.
+const askAfterExpiry = 50 * time.Millisecond
+
 // errLost and errRanOut end the work of a holder that lost its role.
 var (
 	errLost   = errors.New("another instance holds the lease")
@@ -54,7 +58,8 @@ var (
 )
 
 // Run holds role for holder until ctx ends. While another instance holds
-// it, Run asks for it every TTL/3. Each time it wins the role it calls
+// it, Run asks for it every TTL/3, or as its lease runs out when that is
+// sooner. Each time it wins the role it calls
 // work with a context that ends when the role is lost: another instance
 // took it, or TTL−Margin passed since the last renewal (the database did
 // not answer). When work returns, or ctx ends, Run gives the role up
@@ -84,10 +89,15 @@ func Run(ctx context.Context, st Store, role, holder string, opts Options, work 
 			log.Warn("asking for the lease failed; asking again", "err", err)
 		}
 		if !won {
+			wait := every
 			if err == nil && current.Holder != "" {
 				log.Debug("another instance holds the lease", "holder", current.Holder)
+				// Ask again as it runs out, rather than up to a whole
+				// turn later: a dead holder's role then passes on about
+				// TTL after its last renewal.
+				wait = min(every, max(current.Left+askAfterExpiry, askAfterExpiry))
 			}
-			sleep(ctx, every)
+			sleep(ctx, wait)
 			continue
 		}
 		log.Info("lease won: acting in this role", "lease_ttl", ttl)

@@ -206,3 +206,45 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestStandbyAsksAsTheLeaseRunsOut: a standby asks again when the lease
+// it was refused runs out, not a whole turn later, so that a dead
+// holder's role passes on about TTL after its last renewal.
+func TestStandbyAsksAsTheLeaseRunsOut(t *testing.T) {
+	st := openStore(t)
+	const ttl = 3 * time.Second
+	dead := &failing{Store: st}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop()
+	var aHeld atomic.Bool
+	wg.Go(func() {
+		Run(ctx, dead, "sender:telegram:1", "a", Options{TTL: ttl, Held: aHeld.Store}, func(ctx context.Context) { <-ctx.Done() })
+	})
+	waitFor(t, "a to win the role", aHeld.Load)
+	dead.fail.Store(true) // a renews no more: as if killed
+	leases, err := st.Leases(ctx)
+	if err != nil || len(leases) != 1 {
+		t.Fatalf("Leases = %+v, %v", leases, err)
+	}
+	expires := leases[0].Expires
+	// b starts half a turn later: a turn of b lands half a turn after
+	// the lease runs out.
+	time.Sleep(ttl / 6)
+	var bHeld atomic.Bool
+	wg.Go(func() {
+		Run(ctx, st, "sender:telegram:1", "b", Options{TTL: ttl, Held: bHeld.Store}, func(ctx context.Context) { <-ctx.Done() })
+	})
+	waitFor(t, "b to win the role", bHeld.Load)
+	leases, err = st.Leases(ctx)
+	if err != nil || len(leases) != 1 || leases[0].Holder != "b" {
+		t.Fatalf("Leases = %+v, %v; want b's", leases, err)
+	}
+	late := leases[0].Acquired.Sub(expires)
+	if late < 0 || late > 350*time.Millisecond {
+		t.Errorf("b took the role %v after the lease ran out, want within 350 ms (a turn is %v)", late, ttl/3)
+	}
+	t.Logf("b took the role %v after a's lease ran out", late)
+}

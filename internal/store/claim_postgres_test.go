@@ -97,6 +97,7 @@ func openInstances(t testing.TB, url string, n int) []*Store {
 // 200,000 due deliveries at once: every row is claimed once, by one
 // holder, and none is left behind.
 func TestClaimExactlyOnce(t *testing.T) {
+	t.Parallel() // a database of its own
 	url := pgtest.Database(t)
 	stores := openInstances(t, url, 3)
 	const chats, slots = 2000, 100

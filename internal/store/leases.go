@@ -19,6 +19,9 @@ type Lease struct {
 	Expires time.Time
 	// Acquired is when the holder took it.
 	Acquired time.Time
+	// Left is how long the lease still ran, by the database's clock, when
+	// it was read: a standby asks again then rather than at its next turn.
+	Left time.Duration
 }
 
 // nowMillis is the SQL of the database's clock in unix milliseconds:
@@ -59,9 +62,9 @@ func (s *Store) AcquireLease(ctx context.Context, role, holder string, ttl time.
 // lease reads the lease of role, zero when there is none.
 func (s *Store) lease(ctx context.Context, role string) (Lease, error) {
 	var l Lease
-	var expires, acquired int64
-	err := s.db.QueryRowContext(ctx, `SELECT role, holder, expires_at, acquired_at FROM leases WHERE role = ?`, role).
-		Scan(&l.Role, &l.Holder, &expires, &acquired)
+	var expires, acquired, left int64
+	err := s.db.QueryRowContext(ctx, `SELECT role, holder, expires_at, acquired_at, expires_at - `+s.nowMillis()+`
+		FROM leases WHERE role = ?`, role).Scan(&l.Role, &l.Holder, &expires, &acquired, &left)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Lease{}, nil
 	}
@@ -69,6 +72,7 @@ func (s *Store) lease(ctx context.Context, role string) (Lease, error) {
 		return Lease{}, fmt.Errorf("store: lease %s: %w", role, err)
 	}
 	l.Expires, l.Acquired = time.UnixMilli(expires).UTC(), time.UnixMilli(acquired).UTC()
+	l.Left = time.Duration(left) * time.Millisecond
 	return l, nil
 }
 

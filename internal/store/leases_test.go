@@ -17,8 +17,9 @@ func TestAcquireLease(t *testing.T) {
 		t.Fatalf("first AcquireLease = %v, %+v, %v; want held by a for a minute", held, l, err)
 	}
 	first := l.Acquired
-	if held, l, err := s.AcquireLease(ctx, "scheduler", "b", time.Minute); err != nil || held || l.Holder != "a" {
-		t.Errorf("AcquireLease by b while a holds it = %v, %+v, %v; want refused, held by a", held, l, err)
+	if held, l, err := s.AcquireLease(ctx, "scheduler", "b", time.Minute); err != nil || held || l.Holder != "a" ||
+		l.Left <= 50*time.Second || l.Left > time.Minute {
+		t.Errorf("AcquireLease by b while a holds it = %v, %+v, %v; want refused, held by a for about a minute more", held, l, err)
 	}
 	if held, l, err := s.AcquireLease(ctx, "scheduler", "a", time.Minute); err != nil || !held || !l.Acquired.Equal(first) {
 		t.Errorf("renewal by a = %v, %+v, %v; want held, acquired still %v", held, l, err, first)

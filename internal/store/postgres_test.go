@@ -52,6 +52,7 @@ func TestIsPostgres(t *testing.T) {
 // as three instances deployed together do: the migrations run once, under
 // the lock, and every store finds the schema at head.
 func TestPostgresOpenTogether(t *testing.T) {
+	t.Parallel() // a database of its own
 	url := pgtest.Database(t)
 	ctx := context.Background()
 	stores := make([]*Store, 3)
@@ -86,6 +87,7 @@ func TestPostgresOpenTogether(t *testing.T) {
 // TestPostgresNewerSchema refuses a database that a newer lessonbot
 // migrated, naming both versions.
 func TestPostgresNewerSchema(t *testing.T) {
+	t.Parallel() // a database of its own
 	url := pgtest.Database(t)
 	ctx := context.Background()
 	s, err := Open(ctx, url)
@@ -128,6 +130,7 @@ func TestPostgresURLRedacted(t *testing.T) {
 
 // TestPostgresBackupRefused points to PostgreSQL's own tools.
 func TestPostgresBackupRefused(t *testing.T) {
+	t.Parallel() // a database of its own
 	s := openPostgresTest(t)
 	if _, err := s.Backup(context.Background(), filepath.Join(t.TempDir(), "b.db"), false); !errors.Is(err, ErrPostgresBackup) {
 		t.Errorf("Backup on PostgreSQL = %v, want ErrPostgresBackup", err)
