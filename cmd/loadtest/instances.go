@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -506,8 +507,13 @@ func (c cluster) fanOut(ctx context.Context, rep *clusterReport, fake *fakeTeleg
 						return err
 					}
 					left := float64((c.chats-(ob.rows-ob.open()))*rep.perDelivery) / c.rate
-					share := time.Duration(left / float64(c.kills-k+1) * float64(time.Second))
-					killAt = from.Add(max(share, time.Second))
+					share := left / float64(c.kills-k+1)
+					// Half to one and a half shares at random: sending
+					// periods of about 6 s would otherwise put every kill
+					// at the same point of the holder's 5 s renewals, and
+					// the lease left at a kill (10 to 15 s) would be
+					// sampled at one value only.
+					killAt = from.Add(max(time.Duration(share*(0.5+rand.Float64())*float64(time.Second)), time.Second))
 				}
 			}
 			if err := tick(50 * time.Millisecond); err != nil {
