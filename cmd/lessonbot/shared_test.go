@@ -130,6 +130,24 @@ func (f *pollingTelegram) counts() (conflicts int, replies map[string]int) {
 	return f.conflicts, out
 }
 
+// pollingSetup makes what the polling tests share: a new PostgreSQL
+// database, the fake Bot API, the instances' config, and a store to read
+// the leases.
+func pollingSetup(t *testing.T) (*pollingTelegram, string, *store.Store) {
+	t.Helper()
+	url := pgtest.Database(t)
+	fake := newPollingTelegram()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	cfg := sharedConfig(t, url, srv.URL)
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return fake, cfg, st
+}
+
 // sharedConfig writes the config of one instance on the PostgreSQL
 // database at url.
 func sharedConfig(t *testing.T, url, apiURL string) string {
@@ -203,16 +221,7 @@ func pollerHolder(t *testing.T, st *store.Store) string {
 // period, from the offset in the database, with at most one 409, and no
 // update is lost or handled twice.
 func TestSharedPollingStandby(t *testing.T) {
-	url := pgtest.Database(t)
-	fake := newPollingTelegram()
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	cfg := sharedConfig(t, url, srv.URL)
-	st, err := store.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	fake, cfg, st := pollingSetup(t)
 
 	a := startInstance(t, cfg)
 	waitUntil(t, 20*time.Second, "a poller", func() bool { return pollerHolder(t, st) != "" })
@@ -316,21 +325,12 @@ func buildLessonbot(t *testing.T) string {
 
 // TestSharedPollingKill: two lessonbot processes in polling mode on one
 // PostgreSQL database; the poller is killed (SIGKILL) while updates keep
-// coming; the standby polls within about 20 s (the lease runs out at 15 s,
-// and it asks every 5 s), from the offset in the database, and every
-// update is answered: none is lost.
+// coming; the standby polls within about 20 s (the lease runs out at most
+// 15 s after the kill, and the standby asks as it runs out), from the
+// offset in the database, and every update is answered: none is lost.
 func TestSharedPollingKill(t *testing.T) {
-	url := pgtest.Database(t)
+	fake, cfg, st := pollingSetup(t)
 	bin := buildLessonbot(t)
-	fake := newPollingTelegram()
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	cfg := sharedConfig(t, url, srv.URL)
-	st, err := store.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 
 	procs := map[int]*exec.Cmd{}
 	for range 2 {
