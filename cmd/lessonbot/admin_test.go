@@ -23,11 +23,9 @@ import (
 // serving is a lessonbot run started in-process against a fake Bot API,
 // with its admin listener on a free port.
 type serving struct {
-	addr   string // the admin listener's host:port
-	db     string // the database file
-	stderr *logtest.Buffer
-	stop   context.CancelFunc
-	done   chan int
+	*instance
+	addr string // the admin listener's host:port
+	db   string // the database file
 }
 
 // serve starts lessonbot run against a quiet fake Bot API and waits for
@@ -43,36 +41,15 @@ func serve(t *testing.T) *serving {
 // is db, and waits for its admin listener.
 func serveConfig(t *testing.T, cfg, db string) *serving {
 	t.Helper()
-	s := &serving{db: db, stderr: &logtest.Buffer{}, done: make(chan int, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
-	go func() {
-		s.done <- Main(ctx, []string{"run", "--config", cfg}, Env{
-			Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: s.stderr,
-			Getenv: func(k string) string {
-				if k == "TELEGRAM_BOT_TOKEN" {
-					return runTestToken
-				}
-				return ""
-			},
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-s.done:
-		case <-time.After(15 * time.Second):
-			t.Error("run did not stop within 15 s")
-		}
-	})
+	s := &serving{instance: startInstance(t, cfg), db: db}
 	deadline := time.Now().Add(20 * time.Second)
 	for s.addr == "" {
 		if time.Now().After(deadline) {
 			t.Fatalf("no admin listener within 20 s:\n%s", s.stderr.String())
 		}
 		select {
-		case code := <-s.done:
-			t.Fatalf("run exited %d:\n%s", code, s.stderr.String())
+		case <-s.done:
+			t.Fatalf("run exited %d:\n%s", s.code, s.stderr.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 		for _, line := range strings.Split(s.stderr.String(), "\n") {
@@ -233,10 +210,9 @@ func TestReadyzFirstOnStop(t *testing.T) {
 	mu.Unlock()
 	s.stop()
 	select {
-	case code := <-s.done:
-		s.done <- code // for the cleanup
-		if code != exitOK {
-			t.Errorf("run exited %d:\n%s", code, s.stderr.String())
+	case <-s.done:
+		if s.code != exitOK {
+			t.Errorf("run exited %d:\n%s", s.code, s.stderr.String())
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not stop")

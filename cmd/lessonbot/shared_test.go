@@ -164,7 +164,8 @@ func sharedConfig(t *testing.T, url, apiURL string) string {
 	return path
 }
 
-// instance is one lessonbot run of a test, in this process.
+// instance is one lessonbot run of a test, in this process, with the
+// test token in its environment.
 type instance struct {
 	stop   context.CancelFunc
 	done   chan int // closed when run returned, code then set

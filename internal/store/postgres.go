@@ -57,10 +57,6 @@ func (e engine) String() string {
 // pg reports whether the store runs on PostgreSQL.
 func (s *Store) pg() bool { return s.engine == postgresEngine }
 
-// Postgres reports whether the store runs on PostgreSQL, where several
-// lessonbot instances may share it, rather than on a SQLite file.
-func (s *Store) Postgres() bool { return s.pg() }
-
 // RedactURL returns a PostgreSQL URL without its password, for messages.
 func RedactURL(database string) string {
 	u, err := url.Parse(database)
