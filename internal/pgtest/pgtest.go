@@ -120,18 +120,24 @@ func template(ctx context.Context, server string) (string, error) {
 			return
 		}
 		templateName = name
-		templateErr = prepare(ctx, u)
+		if templateErr = prepare(ctx, u); templateErr == nil {
+			snap, templateErr = takeSnapshot(ctx, u)
+		}
 	})
 	return templateName, templateErr
 }
 
-// DropTemplate drops the template database, if one was made.
+// DropTemplate drops the template database, if one was made, and the
+// databases that Reused keeps for the next test.
 func DropTemplate() error {
 	if templateName == "" {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if err := dropPooled(ctx, ServerURL()); err != nil {
+		return err
+	}
 	return admin(ctx, ServerURL(), `DROP DATABASE IF EXISTS `+templateName+` WITH (FORCE)`)
 }
 

@@ -37,6 +37,7 @@ func checkAggregates(t *testing.T, s *Store) {
 // chat and deletes a learner: the aggregates equal a recount each time. A
 // tampered aggregate is reported.
 func TestAggregatesRecount(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -157,6 +158,7 @@ func TestAggregatesRecount(t *testing.T) {
 // can, several times: every answer committed has its aggregates, and no
 // aggregate counts an answer that was not committed.
 func TestAggregatesCrash(t *testing.T) {
+	t.Parallel()
 	sqliteOnly(t)
 	if os.Getenv("LESSONBOT_AGGREGATES_CHILD") != "" {
 		aggregatesChild(t)
@@ -220,6 +222,7 @@ func aggregatesChild(t *testing.T) {
 // leaves it, with answers written by plain SQL: the upgrade builds every
 // aggregate, equal to a recount, and changes no answer.
 func TestUpgradeBuildsAggregates(t *testing.T) {
+	t.Parallel()
 	sqliteOnly(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -322,6 +325,7 @@ func answersDigest(t *testing.T, db *sql.DB) string {
 // TestChatCounts keeps the active chats by platform and kind through
 // every write of a subscription.
 func TestChatCounts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	group := newSub(chat.Address{Platform: chat.Telegram, ChatID: "-100"})

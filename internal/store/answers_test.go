@@ -37,6 +37,7 @@ func record(t testing.TB, s *Store, a Answer) {
 }
 
 func TestRecordAnswer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	ada := learnerForTest(t, s, "Ada")
@@ -105,6 +106,7 @@ func TestRecordAnswer(t *testing.T) {
 // TestRecordAnswerBadInBatch checks that one failing answer in a batch
 // fails only its own caller.
 func TestRecordAnswerBadInBatch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	ada := learnerForTest(t, s, "Ada")
@@ -136,6 +138,7 @@ func TestRecordAnswerBadInBatch(t *testing.T) {
 }
 
 func TestScore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	ada := learnerForTest(t, s, "Ada")
@@ -165,6 +168,7 @@ func TestScore(t *testing.T) {
 }
 
 func TestLeaderboard(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	const here, elsewhere = "telegram:-100", "telegram:-200"
@@ -242,6 +246,7 @@ func TestLeaderboard(t *testing.T) {
 }
 
 func TestQuestionStats(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 
@@ -279,6 +284,7 @@ func TestQuestionStats(t *testing.T) {
 // leaderboards and write other rows. No call may fail, SQLITE_BUSY
 // included, and every distinct answer must be stored once.
 func TestConcurrentAnswers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	const (
@@ -579,6 +585,7 @@ func batchOf(ctx context.Context, answers ...Answer) []*answerRequest {
 // rule one answer at a time would give: the first answer to a question
 // counts, whether it came in an earlier batch or earlier in the same one.
 func TestWriteBatch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	ada := learnerForTest(t, s, "Ada")
@@ -649,6 +656,7 @@ func TestWriteBatch(t *testing.T) {
 // same answers recorded one by one, each in its own transaction, on a
 // second database.
 func TestWriteBatchMatchesOneByOne(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	batched, single := openTest(t), openTest(t)
 	const learners = 5
@@ -704,6 +712,7 @@ func TestWriteBatchMatchesOneByOne(t *testing.T) {
 // back to one answer at a time, so that only its own caller fails; the
 // others, repeats within the batch included, get what they would have got.
 func TestCommitBatchBadRow(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	ada := learnerForTest(t, s, "Ada")
@@ -746,6 +755,7 @@ func TestCommitBatchBadRow(t *testing.T) {
 // that is queued, waits for the rest of the batch it wants until the answer
 // that completes it wakes it, and gives up when the linger ends.
 func TestGatherAnswers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// A store with no committer running: the test plays its part.
 	bare := func(linger time.Duration) *Store {

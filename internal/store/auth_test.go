@@ -18,6 +18,7 @@ var (
 )
 
 func TestLoginToken(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	token, err := s.CreateLoginToken(ctx, rootUser, authT0)
@@ -110,6 +111,7 @@ func TestLoginToken(t *testing.T) {
 }
 
 func TestLoginTokenLimit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	for i := range MaxLinks {
@@ -167,6 +169,7 @@ func TestLoginTokenLimit(t *testing.T) {
 }
 
 func TestConsumeLoginTokenConcurrent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	token, err := s.CreateLoginToken(ctx, rootUser, authT0)
@@ -200,6 +203,7 @@ func TestConsumeLoginTokenConcurrent(t *testing.T) {
 }
 
 func TestSession(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	newSession := func(t *testing.T) string {
@@ -294,6 +298,7 @@ func TestSession(t *testing.T) {
 }
 
 func TestDeleteExpiredAuth(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	mustToken := func(at time.Time) string {
@@ -344,6 +349,7 @@ func TestDeleteExpiredAuth(t *testing.T) {
 }
 
 func TestAdminName(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	u := chat.User{Platform: chat.Telegram, ID: "42"}
@@ -380,6 +386,7 @@ func TestAdminName(t *testing.T) {
 }
 
 func TestDeleteLearnerSignsOut(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	if _, err := s.CreateLoginToken(ctx, rootUser, authT0); err != nil {

@@ -87,6 +87,7 @@ func dirNames(t *testing.T, dir string) []string {
 // as it can: the copy passes the integrity check and holds every answer
 // committed before the backup began.
 func TestBackupWhileWriting(t *testing.T) {
+	t.Parallel()
 	sqliteOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -200,6 +201,7 @@ func TestBackupWhileWriting(t *testing.T) {
 // TestBackupRefusesExisting: an existing file is left alone unless
 // overwrite.
 func TestBackupRefusesExisting(t *testing.T) {
+	t.Parallel()
 	sqliteOnly(t)
 	ctx := context.Background()
 	s := openTest(t)
@@ -294,6 +296,7 @@ func crashedDatabase(t *testing.T, n int) string {
 }
 
 func TestRestore(t *testing.T) {
+	t.Parallel()
 	sqliteOnly(t)
 	ctx := context.Background()
 	head := latestVersion(t)

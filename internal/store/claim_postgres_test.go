@@ -97,11 +97,13 @@ func openInstances(t testing.TB, url string, n int) []*Store {
 // 200,000 due deliveries at once: every row is claimed once, by one
 // holder, and none is left behind.
 func TestClaimExactlyOnce(t *testing.T) {
-	t.Parallel() // a database of its own
+	t.Parallel()
 	url := pgtest.Database(t)
 	stores := openInstances(t, url, 3)
 	const chats, slots = 2000, 100
+	seeding := time.Now()
 	seedDue(t, stores[0], chats, slots)
+	t.Logf("%d due deliveries written in %v", chats*slots, time.Since(seeding).Round(time.Millisecond))
 
 	claimed, took := claimRace(t, stores, 4, 50)
 	seen := make(map[int64]bool, len(claimed))

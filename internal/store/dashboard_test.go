@@ -147,6 +147,7 @@ func (d *dashboardStore) sendLesson(subID int64, platform, lesson string, slot, 
 }
 
 func TestBucketOf(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	var values []int64
@@ -177,6 +178,7 @@ func TestBucketOf(t *testing.T) {
 }
 
 func TestGrowth(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	kolkata, newYork := mustZone(t, "Asia/Kolkata"), mustZone(t, "America/New_York")
@@ -273,6 +275,7 @@ func TestGrowth(t *testing.T) {
 }
 
 func TestRetention(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	now := mustTime(t, "2026-03-18T12:00:00Z") // a Wednesday
@@ -357,6 +360,7 @@ func TestRetention(t *testing.T) {
 }
 
 func TestActivity(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	ann := learnerForTest(t, d.Store, "ann")
@@ -412,6 +416,7 @@ func TestActivity(t *testing.T) {
 }
 
 func TestLessonStats(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	slot := mustTime(t, "2026-03-10T08:00:00Z")
@@ -474,6 +479,7 @@ func TestLessonStats(t *testing.T) {
 }
 
 func TestLessonReport(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	at := mustTime(t, "2026-03-10T08:00:00Z")
@@ -525,6 +531,7 @@ func TestLessonReport(t *testing.T) {
 }
 
 func TestHardestQuestions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	at := mustTime(t, "2026-03-10T08:00:00Z")
@@ -567,6 +574,7 @@ func TestHardestQuestions(t *testing.T) {
 }
 
 func TestReviewItemCounts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	ann, bob := learnerForTest(t, d.Store, "ann"), learnerForTest(t, d.Store, "bob")
@@ -611,6 +619,7 @@ func TestReviewItemCounts(t *testing.T) {
 }
 
 func TestDeliveryHealth(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	kolkata := mustZone(t, "Asia/Kolkata")
@@ -694,6 +703,7 @@ func TestDeliveryHealth(t *testing.T) {
 }
 
 func TestActiveLearners(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	ann, bob, cat := learnerForTest(t, d.Store, "ann"), learnerForTest(t, d.Store, "bob"), learnerForTest(t, d.Store, "cat")
@@ -721,6 +731,7 @@ func TestActiveLearners(t *testing.T) {
 }
 
 func TestResendUnknown(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	subs := map[string]int64{}
@@ -843,6 +854,7 @@ func TestResendUnknown(t *testing.T) {
 // deletions and resends: every aggregate of the dashboard equals a
 // recount after each round, and a tampered one is reported.
 func TestDashboardRecount(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	rng := rand.New(rand.NewPCG(6, 6))
@@ -961,6 +973,7 @@ func TestDashboardRecount(t *testing.T) {
 // dashboard's aggregates from its history, equal to a recount, as the
 // migration says it does.
 func TestUpgradeBuildsDashboard(t *testing.T) {
+	t.Parallel()
 	sqliteOnly(t)
 	ctx := context.Background()
 	path := t.TempDir() + "/old.db"
@@ -1098,6 +1111,7 @@ func TestUpgradeBuildsDashboard(t *testing.T) {
 }
 
 func TestQueue(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := openDashboard(t)
 	d.at("2026-03-01T00:00:00Z")

@@ -35,6 +35,7 @@ func subForTest(t *testing.T, s *Store, chatID string) Subscription {
 }
 
 func TestRecordSent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	sub := subForTest(t, s, "1")
@@ -80,6 +81,7 @@ func TestRecordSent(t *testing.T) {
 }
 
 func TestLastDelivered(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	day := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)

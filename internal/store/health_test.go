@@ -14,6 +14,7 @@ import (
 // TestPing tells a database that answers from one whose file went away or
 // was replaced while open: the open connection would answer either way.
 func TestPing(t *testing.T) {
+	t.Parallel()
 	if pgtest.ServerURL() != "" {
 		t.Skip("a SQLite test: the run without a PostgreSQL server covers it")
 	}

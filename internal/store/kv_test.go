@@ -6,6 +6,7 @@ import (
 )
 
 func TestValue(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 

@@ -9,6 +9,7 @@ import (
 )
 
 func TestLearner(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	s.now = func() time.Time { return time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC) }

@@ -74,6 +74,7 @@ func deliveryForTest(t *testing.T, s *Store, c Claim) Delivery {
 }
 
 func TestRenewLeases(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	c := claimForTest(t, s)
@@ -108,6 +109,7 @@ func TestRenewLeases(t *testing.T) {
 // the delivery, and the first holder's writes change nothing from then
 // on; a holder never takes over its own claims that way.
 func TestClaimDueExpired(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	c := claimForTest(t, s)
@@ -134,6 +136,7 @@ func TestClaimDueExpired(t *testing.T) {
 // leaves unknown a message it had under way: a post ends the delivery, a
 // question is skipped; with resendUnknown, both are sent again.
 func TestTakeOver(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tests := []struct {
 		name          string
@@ -221,6 +224,7 @@ func mustClaim(t *testing.T, s *Store, holder, platform string) []Claim {
 // TestMessageUnknown records uncertain messages: a question is skipped and
 // the delivery goes on; the post ends it as unknown.
 func TestMessageUnknown(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("Question", func(t *testing.T) {
 		s := openTest(t)
@@ -284,6 +288,7 @@ func mustStart(t *testing.T, s *Store, id int64, index int) {
 // TestReleaseClaims puts back a stopping holder's deliveries with nothing
 // under way, and leaves one with a message under way to be judged later.
 func TestReleaseClaims(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	c := claimForTest(t, s)
@@ -316,6 +321,7 @@ func TestReleaseClaims(t *testing.T) {
 // which would let the message be sent again after a crash of the new
 // holder.
 func TestStaleHolderChangesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tests := []struct {
 		name  string

@@ -10,6 +10,7 @@ import (
 // TestAcquireLease: one holder at a time; the holder renews; another takes
 // the role once the lease ran out, or at once after a release.
 func TestAcquireLease(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
 	held, l, err := s.AcquireLease(ctx, "scheduler", "a", time.Minute)
@@ -64,6 +65,7 @@ func TestAcquireLease(t *testing.T) {
 // TestAcquireLeaseRace has eight holders ask for the same role at once:
 // one gets it.
 func TestAcquireLeaseRace(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
 	var mu sync.Mutex
@@ -91,6 +93,7 @@ func TestAcquireLeaseRace(t *testing.T) {
 // TestClaimUpdate: an update is handled once; a second arrival while it is
 // handled waits; after its handler died, another takes it over.
 func TestClaimUpdate(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
 	claim := func(id int64, holder string, hold time.Duration) UpdateClaim {

@@ -12,6 +12,7 @@ import (
 // TestExecBatched runs many outbox writes at once: each is committed, and
 // one refused by a constraint fails alone.
 func TestExecBatched(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	const n = 200

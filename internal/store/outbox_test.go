@@ -10,6 +10,7 @@ import (
 )
 
 func TestMoveChatKeepsHistory(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	old := chat.Address{Platform: chat.Telegram, ChatID: "-100"}
@@ -54,6 +55,7 @@ func TestMoveChatKeepsHistory(t *testing.T) {
 // chat's answers join the new chat's board, each in the week it was
 // given in.
 func TestMoveChatIntoSubscribedChat(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	old := chat.Address{Platform: chat.Telegram, ChatID: "-100"}

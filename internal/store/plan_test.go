@@ -244,6 +244,7 @@ var startOnly = []string{
 // and on a top list (LIMIT) that sorts its rows instead of reading an
 // index in order.
 func TestQueryPlans(t *testing.T) {
+	t.Parallel()
 	if pgtest.ServerURL() != "" {
 		t.Skip("a SQLite test: the run without a PostgreSQL server covers it")
 	}

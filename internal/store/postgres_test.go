@@ -14,6 +14,7 @@ import (
 )
 
 func TestPostgresSQL(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ in, want string }{
 		{`SELECT a FROM t WHERE b = ? AND c IN (?, ?)`, `SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)`},
 		{`SELECT '?', "a?" FROM t WHERE b = ?`, `SELECT '?', "a?" FROM t WHERE b = $1`},
@@ -36,6 +37,7 @@ func TestPostgresSQL(t *testing.T) {
 }
 
 func TestIsPostgres(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]bool{
 		"postgres://u@h/db": true, "postgresql://h/db": true, "lessonbot.db": false, "/var/lib/postgres/x.db": false,
 	} {
@@ -52,7 +54,7 @@ func TestIsPostgres(t *testing.T) {
 // as three instances deployed together do: the migrations run once, under
 // the lock, and every store finds the schema at head.
 func TestPostgresOpenTogether(t *testing.T) {
-	t.Parallel() // a database of its own
+	t.Parallel()
 	url := pgtest.Database(t)
 	ctx := context.Background()
 	stores := make([]*Store, 3)
@@ -87,7 +89,7 @@ func TestPostgresOpenTogether(t *testing.T) {
 // TestPostgresNewerSchema refuses a database that a newer lessonbot
 // migrated, naming both versions.
 func TestPostgresNewerSchema(t *testing.T) {
-	t.Parallel() // a database of its own
+	t.Parallel()
 	url := pgtest.Database(t)
 	ctx := context.Background()
 	s, err := Open(ctx, url)
@@ -108,6 +110,7 @@ func TestPostgresNewerSchema(t *testing.T) {
 // TestPostgresURLRedacted keeps the password of a PostgreSQL URL out of
 // Open's errors.
 func TestPostgresURLRedacted(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, url := range []string{
@@ -130,7 +133,7 @@ func TestPostgresURLRedacted(t *testing.T) {
 
 // TestPostgresBackupRefused points to PostgreSQL's own tools.
 func TestPostgresBackupRefused(t *testing.T) {
-	t.Parallel() // a database of its own
+	t.Parallel()
 	s := openPostgresTest(t)
 	if _, err := s.Backup(context.Background(), filepath.Join(t.TempDir(), "b.db"), false); !errors.Is(err, ErrPostgresBackup) {
 		t.Errorf("Backup on PostgreSQL = %v, want ErrPostgresBackup", err)

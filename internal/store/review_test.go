@@ -11,6 +11,7 @@ import (
 )
 
 func TestReviewItems(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	ann, bob := learnerForTest(t, s, "7"), learnerForTest(t, s, "8")
@@ -82,6 +83,7 @@ func TestReviewItems(t *testing.T) {
 }
 
 func TestStreakRow(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	id := learnerForTest(t, s, "7")
@@ -116,6 +118,7 @@ func TestStreakRow(t *testing.T) {
 // TestDeliveryKinds keeps a lesson and a summary apart at one slot, each
 // once, and a lesson's review once chosen.
 func TestDeliveryKinds(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	sub := subscribeForTest(t, s, chat.Telegram, "100")

@@ -13,6 +13,7 @@ import (
 )
 
 func TestSaveChat(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	addr := chat.Address{Platform: chat.Telegram, ChatID: "-100"}
@@ -50,6 +51,7 @@ func sameSettings(a, b Subscription) bool {
 // TestScheduledSubscriptions reads one entry of the schedule: the active
 // subscriptions of one time, zone and days, and no other row.
 func TestScheduledSubscriptions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	save := func(id string, hour int, zone string, days Weekdays, active bool) int64 {
@@ -89,6 +91,7 @@ func TestScheduledSubscriptions(t *testing.T) {
 // and unknown messages were recorded: a delivery left unknown then counts
 // one unknown message.
 func TestMigrationMarksUnknownMessages(t *testing.T) {
+	t.Parallel()
 	sqliteOnly(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -119,6 +122,7 @@ func TestMigrationMarksUnknownMessages(t *testing.T) {
 }
 
 func TestLockDatabase(t *testing.T) {
+	t.Parallel()
 	sqliteOnly(t)
 	path := filepath.Join(t.TempDir(), "lessonbot.db")
 	if err := CheckUnlocked(path); err != nil {

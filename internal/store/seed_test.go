@@ -15,6 +15,7 @@ import (
 // the history has what the dashboard's pages show, and the same options
 // give the same history.
 func TestSeedDashboard(t *testing.T) {
+	t.Parallel()
 	sqliteOnly(t)
 	ctx := context.Background()
 	opt := SeedOptions{Chats: 600, Answers: 5000}

@@ -15,6 +15,7 @@ func mustZone(t *testing.T, name string) *time.Location {
 }
 
 func TestDailyNext(t *testing.T) {
+	t.Parallel()
 	paris := mustZone(t, "Europe/Paris")
 	newYork := mustZone(t, "America/New_York")
 	at := func(loc *time.Location, s string) time.Time {
@@ -57,6 +58,7 @@ func TestDailyNext(t *testing.T) {
 // TestDailyOneSlotPerDay walks a year of minutes around both DST changes
 // and checks that Next yields exactly one slot per local day.
 func TestDailyOneSlotPerDay(t *testing.T) {
+	t.Parallel()
 	paris := mustZone(t, "Europe/Paris")
 	for _, hm := range [][2]int{{2, 0}, {2, 30}, {2, 59}, {3, 0}, {1, 59}} {
 		d := Daily{Hour: hm[0], Minute: hm[1], Weekdays: EveryDay, Location: paris}
@@ -76,6 +78,7 @@ func TestDailyOneSlotPerDay(t *testing.T) {
 }
 
 func TestDailyPrev(t *testing.T) {
+	t.Parallel()
 	paris := mustZone(t, "Europe/Paris")
 	d := Daily{Hour: 7, Minute: 30, Weekdays: Weekdays(0b0111110), Location: paris}
 	sat := time.Date(2026, 11, 28, 12, 0, 0, 0, paris)
@@ -89,6 +92,7 @@ func TestDailyPrev(t *testing.T) {
 }
 
 func TestNextUnpaused(t *testing.T) {
+	t.Parallel()
 	paris := mustZone(t, "Europe/Paris")
 	d := Daily{Hour: 7, Minute: 30, Weekdays: EveryDay, Location: paris}
 	now := time.Date(2026, 11, 27, 6, 0, 0, 0, paris)

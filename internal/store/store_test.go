@@ -15,9 +15,11 @@ import (
 	"github.com/lessonbot/lessonbot/internal/pgtest"
 )
 
-// openTest opens a store on a new database and closes it at the end of
-// the test: a file in t.TempDir, or, when the tests run beside a
-// PostgreSQL server (pgtest.EnvURL), a new database there.
+// openTest opens a store on a database of its own and closes it at the
+// end of the test: a new file in t.TempDir, or, when the tests run beside
+// a PostgreSQL server (pgtest.EnvURL), a database there that holds what a
+// new one would (pgtest.Reused). Each test has its own, so tests that open
+// their stores with openTest run in parallel.
 func openTest(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), testDatabase(t))
@@ -33,11 +35,12 @@ func openTest(t testing.TB) *Store {
 }
 
 // testDatabase returns where a test's store lives: a PostgreSQL URL when
-// the tests run beside a PostgreSQL server, else a new file.
+// the tests run beside a PostgreSQL server, else a new file. The test must
+// close its stores before it ends and leave the schema as it found it.
 func testDatabase(t testing.TB) string {
 	t.Helper()
 	if pgtest.ServerURL() != "" {
-		return pgtest.Database(t)
+		return pgtest.Reused(t)
 	}
 	return filepath.Join(t.TempDir(), "lessonbot.db")
 }
@@ -213,6 +216,7 @@ func TestOpen(t *testing.T) {
 
 // TestMigrationsNumbered guards the naming rule migrations relies on.
 func TestMigrationsNumbered(t *testing.T) {
+	t.Parallel()
 	ms, err := migrations()
 	if err != nil {
 		t.Fatal(err)
@@ -228,6 +232,7 @@ func TestMigrationsNumbered(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
+	t.Parallel()
 	sqliteOnly(t)
 	ctx := context.Background()
 
@@ -305,6 +310,7 @@ func TestClose(t *testing.T) {
 }
 
 func TestIntegrityCheck(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	if err := s.IntegrityCheck(context.Background()); err != nil {
 		t.Error(err)
@@ -312,6 +318,7 @@ func TestIntegrityCheck(t *testing.T) {
 }
 
 func TestDSN(t *testing.T) {
+	t.Parallel()
 	sqliteOnly(t)
 	tests := []struct {
 		name, path, want string

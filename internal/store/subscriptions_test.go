@@ -20,6 +20,7 @@ func days(ds ...time.Weekday) Weekdays {
 }
 
 func TestWeekdaysString(t *testing.T) {
+	t.Parallel()
 	const (
 		sun = time.Sunday
 		mon = time.Monday
@@ -57,6 +58,7 @@ func TestWeekdaysString(t *testing.T) {
 }
 
 func TestWeekdaysHas(t *testing.T) {
+	t.Parallel()
 	w := days(time.Monday, time.Sunday)
 	for d := time.Sunday; d <= time.Saturday; d++ {
 		want := d == time.Monday || d == time.Sunday
@@ -79,6 +81,7 @@ func newSub(addr chat.Address) Subscription {
 }
 
 func TestChat(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	addr := chat.Address{Platform: chat.Telegram, ChatID: "-100", ThreadID: "7"}
@@ -110,6 +113,7 @@ func TestChat(t *testing.T) {
 }
 
 func TestEnsureChat(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("OK", func(t *testing.T) {
@@ -179,6 +183,7 @@ func TestEnsureChat(t *testing.T) {
 }
 
 func TestSaveSubscription(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	addr := chat.Address{Platform: chat.Telegram, ChatID: "42"}
@@ -242,6 +247,7 @@ func TestSaveSubscription(t *testing.T) {
 }
 
 func TestActiveSubscriptions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 
@@ -312,6 +318,7 @@ func TestActiveSubscriptions(t *testing.T) {
 // TestTurnOff turns off a thread alone, then a whole chat with its
 // threads, and checks that no other chat and no setting changes.
 func TestTurnOff(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	group := chat.Address{Platform: chat.Telegram, ChatID: "-100"}
