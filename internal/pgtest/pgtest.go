@@ -52,19 +52,17 @@ func Database(t testing.TB) string {
 	name := newName()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	create := `CREATE DATABASE ` + name + ` STRATEGY FILE_COPY`
-	if tmpl, err := template(ctx, server); err != nil {
+	tmpl, err := template(ctx, server)
+	if err != nil {
 		t.Fatalf("pgtest: prepare the template database: %v", err)
-	} else if tmpl != "" {
-		create += ` TEMPLATE ` + tmpl
 	}
-	if err := admin(ctx, server, create); err != nil {
+	if err := createDatabase(ctx, server, name, tmpl); err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := admin(ctx, server, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		if err := dropDatabase(ctx, server, name); err != nil {
 			t.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
@@ -111,7 +109,7 @@ func template(ctx context.Context, server string) (string, error) {
 	}
 	templateOnce.Do(func() {
 		name := newName() + "_template"
-		if templateErr = admin(ctx, server, `CREATE DATABASE `+name+` STRATEGY FILE_COPY`); templateErr != nil {
+		if templateErr = createDatabase(ctx, server, name, ""); templateErr != nil {
 			return
 		}
 		u, err := withDatabase(server, name)
@@ -138,7 +136,23 @@ func DropTemplate() error {
 	if err := dropPooled(ctx, ServerURL()); err != nil {
 		return err
 	}
-	return admin(ctx, ServerURL(), `DROP DATABASE IF EXISTS `+templateName+` WITH (FORCE)`)
+	return dropDatabase(ctx, ServerURL(), templateName)
+}
+
+// createDatabase creates database name on server: a copy of the database
+// tmpl, or of the server's own template when tmpl is "".
+func createDatabase(ctx context.Context, server, name, tmpl string) error {
+	create := `CREATE DATABASE ` + name + ` STRATEGY FILE_COPY`
+	if tmpl != "" {
+		create += ` TEMPLATE ` + tmpl
+	}
+	return admin(ctx, server, create)
+}
+
+// dropDatabase drops database name on server, with any connection still
+// open to it.
+func dropDatabase(ctx context.Context, server, name string) error {
+	return admin(ctx, server, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
 }
 
 // admin runs one statement on the server's own database.

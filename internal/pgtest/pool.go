@@ -124,7 +124,7 @@ func Reused(t testing.TB) string {
 	poolMu.Unlock()
 	if name == "" {
 		name = newName()
-		if err := admin(ctx, server, `CREATE DATABASE `+name+` STRATEGY FILE_COPY TEMPLATE `+tmpl); err != nil {
+		if err := createDatabase(ctx, server, name, tmpl); err != nil {
 			t.Fatalf("pgtest: create database: %v", err)
 		}
 		poolMu.Lock()
@@ -140,7 +140,7 @@ func Reused(t testing.TB) string {
 		defer cancel()
 		if err := reset(ctx, u); err != nil {
 			t.Logf("pgtest: database %s not reused: %v", name, err)
-			if err := admin(ctx, server, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			if err := dropDatabase(ctx, server, name); err != nil {
 				t.Errorf("pgtest: drop database %s: %v", name, err)
 			}
 			return
@@ -229,7 +229,7 @@ func dropPooled(ctx context.Context, server string) error {
 	pooled, idle = nil, nil
 	poolMu.Unlock()
 	for _, name := range names {
-		if err := admin(ctx, server, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		if err := dropDatabase(ctx, server, name); err != nil {
 			return err
 		}
 	}
