@@ -72,7 +72,17 @@ func Start(t testing.TB, opts ...Option) *Browser {
 	for _, o := range opts {
 		o(&s)
 	}
+	// Chromium makes a folder of its own in the temporary folder (for its
+	// singleton socket) and leaves it behind when it is stopped: give it a
+	// temporary folder that goes with the test. Not t.TempDir, whose path
+	// (named after the test) can pass the 108 bytes of a socket's path.
+	tmp, err := os.MkdirTemp("", "lbchrome-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
 	flags := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.ExecPath(path),
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true),

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,5 +91,37 @@ func TestNoJavaScript(t *testing.T) {
 	}
 	if got := b.Text("#q"); got != "set <here>" {
 		t.Errorf("with JavaScript off, SetValue set %q", got)
+	}
+}
+
+// TestLeavesNoTemporaryFiles: a browser started and stopped leaves nothing
+// in the temporary folder (Chromium's own folder for its singleton socket
+// stayed behind, one for every browser of every test run).
+func TestLeavesNoTemporaryFiles(t *testing.T) {
+	// Not t.TempDir: Chromium's socket path within it would be too long.
+	tmp, err := os.MkdirTemp("", "lbtmp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	t.Setenv("TMPDIR", tmp)
+	srv := server(t)
+	t.Run("Browse", func(t *testing.T) {
+		b := browsertest.Start(t)
+		b.Open(srv.URL)
+		if got := b.Text("#h"); got != "Scripted" {
+			t.Errorf("the heading = %q", got)
+		}
+	})
+	left, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range left {
+		names = append(names, e.Name())
+	}
+	if len(names) > 0 {
+		t.Errorf("left in the temporary folder after the browser stopped: %s", strings.Join(names, ", "))
 	}
 }
