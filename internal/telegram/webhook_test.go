@@ -1,8 +1,6 @@
 package telegram
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,24 +37,7 @@ func startWebhook(t *testing.T, h *harness) (string, string) {
 
 func post(t *testing.T, url, secret string, update map[string]any) int {
 	t.Helper()
-	body, err := json.Marshal(update)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if secret != "" {
-		req.Header.Set(secretHeader, secret)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return postUpdate(t, url, secret, update).StatusCode
 }
 
 func TestWebhookSecret(t *testing.T) {
